@@ -1,0 +1,62 @@
+"""Every setting, read from the environment with defaults, in one place."""
+
+import os
+from collections.abc import Mapping
+from urllib.parse import unquote, urlsplit
+
+DEFAULT_DATABASE = "rest"
+
+# Names a MongoDB connection string may come under, in order of preference:
+# MONGO_URL (the original tutorial), MONGODB_URI (hosted MongoDB add-ons),
+# MONGO_URI (Flask-PyMongo's own name).
+MONGO_URI_VARIABLES = ("MONGO_URL", "MONGODB_URI", "MONGO_URI")
+
+# name: (default, minimum); all integers.
+INTEGER_SETTINGS = {
+    "MAX_CONTENT_LENGTH": (4 * 1024 * 1024, 1024),
+    "MAX_BATCH_SIZE": (1000, 1),
+    "DEFAULT_PAGE_SIZE": (100, 1),
+    "MAX_PAGE_SIZE": (1000, 1),
+    "MAX_READING_DEPTH": (32, 1),
+    "MONGO_TIMEOUT_MS": (2000, 100),
+    "MONGO_SOCKET_TIMEOUT_MS": (20000, 100),
+}
+
+
+class ConfigError(ValueError):
+    """A setting in the environment has a value the service cannot use."""
+
+
+def mongo_uri(environ: Mapping[str, str]) -> str | None:
+    """Return the MongoDB connection string from the environment, if any."""
+    for name in MONGO_URI_VARIABLES:
+        if environ.get(name):
+            return environ[name]
+    return None
+
+
+def database_name(uri: str | None) -> str:
+    """Return the database named in a MongoDB URI's path, or the default."""
+    if not uri:
+        return DEFAULT_DATABASE
+    path = urlsplit(uri).path.lstrip("/")
+    return unquote(path) or DEFAULT_DATABASE
+
+
+def from_env(environ: Mapping[str, str] = os.environ) -> dict:
+    """Build the application's settings from environment variables."""
+    uri = mongo_uri(environ)
+    settings = {"MONGO_URI": uri, "MONGO_DBNAME": database_name(uri)}
+    for name, (default, minimum) in INTEGER_SETTINGS.items():
+        raw = environ.get(name)
+        if raw is None or raw == "":
+            settings[name] = default
+            continue
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+        if value < minimum:
+            raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+        settings[name] = value
+    return settings

@@ -1,0 +1,93 @@
+"""One error shape everywhere: RFC 9457 ``application/problem+json``.
+
+Every 4xx and 5xx answer, whether raised by a resource, by routing (404, 405),
+by request parsing (413, 415) or by the database driver, goes through
+``handle_error`` and comes out as::
+
+    {"type": "about:blank", "title": "Bad Request", "status": 400,
+     "detail": "1 problem in the reading", "errors": [{"field": ..., "detail": ...}]}
+"""
+
+import orjson
+from flask import current_app, request
+from flask_restful import Api
+from pymongo.errors import ConnectionFailure
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.http import HTTP_STATUS_CODES
+
+PROBLEM_JSON = "application/problem+json"
+RETRY_AFTER_SECONDS = 5
+
+
+class ApiError(Exception):
+    """A request the service refuses, with the status and detail to answer."""
+
+    status = 400
+
+    def __init__(self, detail: str, errors=None, status: int | None = None, extra=None):
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors
+        self.extra = extra or {}
+        if status is not None:
+            self.status = status
+
+
+class ValidationError(ApiError):
+    """Untrusted input that does not hold what it must; lists every problem."""
+
+    def __init__(self, errors: list, what: str = "the request"):
+        count = len(errors)
+        noun = "problem" if count == 1 else "problems"
+        super().__init__(f"{count} {noun} in {what}", errors)
+
+
+def problem(status: int, detail: str, errors=None, headers=None, extra=None):
+    """Build a problem+json response; ``extra`` adds members (RFC 9457 extensions)."""
+    body = {
+        **(extra or {}),
+        "type": "about:blank",
+        "title": HTTP_STATUS_CODES[status],  # pinned, unlike http.HTTPStatus across Pythons
+        "status": status,
+        "detail": detail,
+    }
+    if errors is not None:
+        body["errors"] = errors
+    response = current_app.response_class(orjson.dumps(body), status, mimetype=PROBLEM_JSON)
+    response.headers.extend(headers or {})
+    return response
+
+
+def _http_detail(error: HTTPException) -> str:
+    if isinstance(error, MethodNotAllowed):
+        allowed = ", ".join(sorted(error.valid_methods or ()))
+        return f"{request.method} is not allowed on {request.path}; allowed: {allowed}"
+    if isinstance(error, NotFound) and error.description == NotFound.description:
+        return f"nothing at {request.path}"
+    return error.description or HTTP_STATUS_CODES[error.code]
+
+
+def handle_error(error: Exception):
+    """Turn any exception into a problem+json response."""
+    if isinstance(error, ApiError):
+        return problem(error.status, error.detail, error.errors, extra=error.extra)
+    if isinstance(error, HTTPException):
+        headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
+        return problem(error.code, _http_detail(error), headers=headers)
+    if isinstance(error, ConnectionFailure):
+        current_app.logger.warning("database unavailable: %s", type(error).__name__)
+        return problem(
+            503,
+            "the database cannot be reached; try again shortly",
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    return problem(500, "internal error; it has been logged")
+
+
+class ProblemApi(Api):
+    """A Flask-RESTful Api whose every error is problem+json."""
+
+    def handle_error(self, e):
+        """Answer an error raised under one of this Api's routes."""
+        return handle_error(e)

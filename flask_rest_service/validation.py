@@ -1,0 +1,341 @@
+"""Turn untrusted input (bodies, query strings, URL parts) into clean values.
+
+Nothing here does I/O. Problems are collected, not stopped at, and raised
+together as one ``ValidationError`` whose entries name the field (body),
+parameter (query string) or batch index they belong to.
+"""
+
+import base64
+import binascii
+import math
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from bson import ObjectId
+from bson.errors import InvalidId
+from werkzeug.exceptions import NotFound
+from werkzeug.routing import BaseConverter
+
+from .errors import ApiError, ValidationError
+from .extjson import epoch_millis, utc_naive
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+MAX_LABEL_LENGTH = 200
+TIMESTAMP_FORMS = 'an ISO 8601 date-time, Unix epoch seconds or {"$date": ...}'
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+_HEX24 = re.compile(r"[0-9a-fA-F]{24}")
+
+
+# --- values -------------------------------------------------------------
+
+
+def _to_millis(moment: datetime) -> datetime:
+    """Return naive UTC with the microseconds BSON cannot hold cut off."""
+    moment = utc_naive(moment)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
+def parse_timestamp(value: Any) -> datetime:
+    """Parse a timestamp in any accepted form; raise ValueError if it is not one."""
+    if isinstance(value, bool):
+        raise ValueError(f"must be {TIMESTAMP_FORMS}")
+    if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
+        value = float(value)
+    if isinstance(value, int | float):
+        try:
+            return _to_millis(datetime.fromtimestamp(value, tz=UTC))
+        except (OverflowError, OSError, ValueError):
+            raise ValueError("epoch seconds out of range") from None
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"must be {TIMESTAMP_FORMS}") from None
+        if moment.tzinfo is None:  # no offset given: the value is UTC
+            moment = moment.replace(tzinfo=UTC)
+        return _to_millis(moment)
+    if isinstance(value, dict) and list(value) == ["$date"]:
+        return _parse_extended_date(value["$date"])
+    raise ValueError(f"must be {TIMESTAMP_FORMS}")
+
+
+def _parse_extended_date(inner: Any) -> datetime:
+    if isinstance(inner, str):
+        return parse_timestamp(inner)
+    if isinstance(inner, dict) and list(inner) == ["$numberLong"]:
+        inner = inner["$numberLong"]
+        if isinstance(inner, str) and re.fullmatch(r"-?\d+", inner):
+            inner = int(inner)
+    if isinstance(inner, int) and not isinstance(inner, bool):
+        return parse_timestamp(inner / 1000)
+    raise ValueError('{"$date": ...} must hold an ISO 8601 string or milliseconds')
+
+
+def parse_object_id(value: Any) -> ObjectId:
+    """Parse an ObjectId given as {"$oid": hex} or a plain 24-hex string."""
+    if isinstance(value, dict) and list(value) == ["$oid"]:
+        value = value["$oid"]
+    if isinstance(value, str) and _HEX24.fullmatch(value):
+        return ObjectId(value)
+    raise ValueError('must be an ObjectId: 24 hexadecimal digits or {"$oid": "<24 hex>"}')
+
+
+def _key_problem(key: str) -> str | None:
+    if key.startswith("$"):
+        return "field names must not start with '$'"
+    if "." in key:
+        return "field names must not contain '.'"
+    if "\x00" in key:
+        return "field names must not contain NUL"
+    return None
+
+
+def _clean(value: Any, path: str, depth: int, limits: "Limits", errors: list) -> Any:
+    """Check a value at any depth; return it with Extended JSON wrappers decoded."""
+    if isinstance(value, dict):
+        if len(value) == 1 and next(iter(value)) in ("$date", "$oid"):
+            try:
+                return parse_timestamp(value) if "$date" in value else parse_object_id(value)
+            except ValueError as error:
+                errors.append({"field": path, "detail": str(error)})
+                return None
+        if depth >= limits.max_depth:
+            errors.append({"field": path, "detail": f"nested deeper than {limits.max_depth}"})
+            return None
+        clean = {}
+        for key, item in value.items():
+            where = f"{path}.{key}" if path else key
+            problem = _key_problem(key)
+            if problem:
+                errors.append({"field": where, "detail": problem})
+                continue
+            clean[key] = _clean(item, where, depth + 1, limits, errors)
+        return clean
+    if isinstance(value, list):
+        if depth >= limits.max_depth:
+            errors.append({"field": path, "detail": f"nested deeper than {limits.max_depth}"})
+            return None
+        return [_clean(item, f"{path}.{i}", depth + 1, limits, errors) for i, item in enumerate(value)]
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not INT64_MIN <= value <= INT64_MAX:
+            errors.append({"field": path, "detail": "integers must fit in 64 bits"})
+    return value
+
+
+# --- readings -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on what one request may carry."""
+
+    max_batch: int = 1000
+    max_depth: int = 32
+
+
+def _check_label(reading: dict, field: str, errors: list) -> None:
+    label = reading.get(field)
+    if field in reading and not (isinstance(label, str) and 0 < len(label) <= MAX_LABEL_LENGTH):
+        errors.append({"field": field, "detail": f"must be a string of 1 to {MAX_LABEL_LENGTH} characters"})
+
+
+def clean_reading(raw: Any, received: datetime | None, limits: Limits) -> tuple[dict, list]:
+    """Validate one reading; return (document, problems).
+
+    The document keeps the client's field order (``_id`` first), with the
+    ``timestamp`` last, set to the receipt time when absent (unless
+    ``received`` is None, as for a patch).
+    """
+    if not isinstance(raw, dict):
+        return {}, [{"field": "", "detail": "a reading must be a JSON object"}]
+    errors: list = []
+    raw_id = raw.get("_id")
+    fields = {k: v for k, v in raw.items() if k not in ("_id", "timestamp")}
+    reading = _clean(fields, "", 0, limits, errors)
+    if "_id" in raw:
+        try:
+            reading = {"_id": parse_object_id(raw_id), **reading}
+        except ValueError as error:
+            errors.append({"field": "_id", "detail": str(error)})
+    _check_label(raw, "sensor", errors)
+    _check_label(raw, "type", errors)
+    if "value" in raw:
+        value = raw["value"]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            errors.append({"field": "value", "detail": "must be a number"})
+    if "timestamp" in raw:
+        try:
+            reading["timestamp"] = parse_timestamp(raw["timestamp"])
+        except ValueError as error:
+            errors.append({"field": "timestamp", "detail": str(error)})
+    elif received is not None:
+        reading["timestamp"] = _to_millis(received)
+    return reading, errors
+
+
+def _check_id(reading: dict, oid: ObjectId, errors: list) -> None:
+    if reading.pop("_id", oid) != oid:
+        errors.append({"field": "_id", "detail": "must match the id in the URL"})
+
+
+def clean_replacement(raw: Any, oid: ObjectId, received: datetime, limits: Limits) -> dict:
+    """Validate a PUT body: a whole reading, whose ``_id`` may only repeat the URL's."""
+    reading, errors = clean_reading(raw, received, limits)
+    _check_id(reading, oid, errors)
+    if errors:
+        raise ValidationError(errors, "the reading")
+    return reading
+
+
+def clean_patch(raw: Any, oid: ObjectId, limits: Limits) -> tuple[dict, list[str]]:
+    """Validate a PATCH body; return (fields to set, fields to remove).
+
+    Top-level fields are merged as in RFC 7396: a field given as ``null``
+    is removed. ``timestamp`` and ``_id`` cannot be removed.
+    """
+    if not isinstance(raw, dict):
+        raise ValidationError([{"field": "", "detail": "a patch must be a JSON object"}])
+    removals = [key for key, value in raw.items() if value is None]
+    errors = [{"field": key, "detail": _key_problem(key)} for key in removals if _key_problem(key)]
+    errors += [
+        {"field": key, "detail": "cannot be removed"} for key in ("_id", "timestamp") if key in removals
+    ]
+    given = {key: value for key, value in raw.items() if value is not None}
+    changes, problems = clean_reading(given, None, limits)
+    errors += problems
+    _check_id(changes, oid, errors)
+    if errors:
+        raise ValidationError(errors, "the patch")
+    return changes, removals
+
+
+def parse_json(raw: bytes | str, field: str) -> Any:
+    """Parse JSON text; a ValidationError names the field it came in."""
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise ValidationError([{"field": field, "detail": f"not valid JSON: {error}"}]) from None
+
+
+def clean_readings(payload: Any, received: datetime, limits: Limits) -> list[dict]:
+    """Validate a reading or a batch as a whole; return the documents to store."""
+    if not isinstance(payload, list):
+        reading, errors = clean_reading(payload, received, limits)
+        if errors:
+            raise ValidationError(errors, "the reading")
+        return [reading]
+    if not payload:
+        raise ValidationError([{"field": "", "detail": "a batch must hold at least one reading"}])
+    if len(payload) > limits.max_batch:
+        raise ApiError(f"a batch holds at most {limits.max_batch} readings; got {len(payload)}", status=413)
+    readings, errors, seen = [], [], set()
+    for index, item in enumerate(payload):
+        reading, problems = clean_reading(item, received, limits)
+        if "_id" in reading and reading["_id"] in seen:
+            problems.append({"field": "_id", "detail": "appears twice in the batch"})
+        seen.add(reading.get("_id"))
+        errors.extend({"index": index, **problem} for problem in problems)
+        readings.append(reading)
+    if errors:
+        bad = len({error["index"] for error in errors})
+        raise ValidationError(errors, f"{bad} of {len(payload)} readings")
+    return readings
+
+
+# --- query strings ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """A validated ``GET /readings/`` query."""
+
+    sensor: str | None = None
+    type: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = 100
+    after: tuple[datetime, ObjectId] | None = None
+
+
+def encode_cursor(timestamp: datetime, oid: ObjectId) -> str:
+    """Encode a keyset position as an opaque URL-safe token."""
+    raw = f"{epoch_millis(timestamp)}:{oid}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(token: str) -> tuple[datetime, ObjectId]:
+    """Decode a token from ``encode_cursor``; raise ValueError if it is not one."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        millis, oid = raw.split(":")
+        return parse_timestamp(int(millis) / 1000), ObjectId(oid)
+    except (binascii.Error, UnicodeDecodeError, ValueError, InvalidId, TypeError):
+        raise ValueError("not a cursor this service issued; follow the Link header") from None
+
+
+def _single_values(args, accepted: tuple[str, ...], errors: list) -> dict[str, str]:
+    values = {}
+    for name in args:
+        if name not in accepted:
+            detail = f"unknown parameter; accepted: {', '.join(accepted)}"
+            errors.append({"parameter": name, "detail": detail})
+        elif len(args.getlist(name)) > 1:
+            errors.append({"parameter": name, "detail": "given more than once"})
+        else:
+            values[name] = args[name]
+    return values
+
+
+def parse_list_query(args, default_limit: int, max_limit: int) -> ListQuery:
+    """Validate the query string of ``GET /readings/``."""
+    errors: list = []
+    values = _single_values(args, ("sensor", "type", "since", "until", "limit", "cursor"), errors)
+    fields: dict[str, Any] = {"limit": default_limit}
+    for name in ("sensor", "type"):
+        if name in values:
+            if values[name]:
+                fields[name] = values[name]
+            else:
+                errors.append({"parameter": name, "detail": "must not be empty"})
+    for name in ("since", "until"):
+        if name in values:
+            try:
+                fields[name] = parse_timestamp(values[name])
+            except ValueError:
+                detail = "must be an ISO 8601 date-time or Unix epoch seconds"
+                errors.append({"parameter": name, "detail": detail})
+    if "limit" in values:
+        raw = values["limit"]
+        if raw.isdigit() and 1 <= int(raw) <= max_limit:
+            fields["limit"] = int(raw)
+        else:
+            detail = f"must be an integer from 1 to {max_limit}"
+            errors.append({"parameter": "limit", "detail": detail})
+    if "cursor" in values:
+        try:
+            fields["after"] = decode_cursor(values["cursor"])
+        except ValueError as error:
+            errors.append({"parameter": "cursor", "detail": str(error)})
+    if "since" in fields and "until" in fields and fields["since"] >= fields["until"]:
+        errors.append({"parameter": "until", "detail": "must be later than since"})
+    if errors:
+        raise ValidationError(errors, "the query string")
+    return ListQuery(**fields)
+
+
+class ObjectIdConverter(BaseConverter):
+    """URL converter for reading ids; a malformed id is a 404 that says why."""
+
+    def to_python(self, value: str) -> ObjectId:
+        """Parse the URL segment."""
+        try:
+            return parse_object_id(value)
+        except ValueError:
+            raise NotFound(f"{value!r} is not a reading id (24 hexadecimal digits)") from None
+
+    def to_url(self, value: ObjectId) -> str:
+        """Format an id for a URL."""
+        return str(value)

@@ -1,0 +1,9 @@
+"""Run the development server: ``python runserver.py`` (use gunicorn in production)."""
+
+import os
+
+from flask_rest_service import create_app
+
+if __name__ == "__main__":
+    # One thread: the embedded store is meant for one request at a time.
+    create_app().run(host="127.0.0.1", port=int(os.environ.get("PORT", "5000")), threaded=False)

@@ -1,0 +1,50 @@
+"""The package, the factory and the process settings."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_python(code, **environ):
+    env = {k: v for k, v in os.environ.items() if k not in ("MONGO_URL", "MONGODB_URI", "MONGO_URI")}
+    env.update(environ)
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_importing_the_package_builds_no_app():
+    result = run_python("import flask_rest_service as m; print('app' in vars(m))")
+    assert result.stdout == "False\n"
+
+
+def test_procfile_target_is_built_on_first_use_and_does_not_connect(dead_port):
+    code = "import flask_rest_service as m; print(m.app.config['STORE_KIND'], m.app is m.app)"
+    result = run_python(code, MONGO_URL=f"mongodb://127.0.0.1:{dead_port}/plant")
+    assert result.stdout == "mongodb True\n"
+
+
+def test_embedded_store_warns_loudly_at_start_up():
+    result = run_python("import flask_rest_service as m; m.app")
+    assert "EMBEDDED STORE" in result.stderr
+    assert "data is not persisted; set MONGO_URL" in result.stderr
+
+
+def test_procfile_runs_gunicorn_on_the_package():
+    assert (ROOT / "Procfile").read_text().splitlines()[0] == "web: gunicorn flask_rest_service:app"
+
+
+def gunicorn_settings(**environ):
+    code = "import runpy, json; s = runpy.run_path('gunicorn.conf.py'); print(s['workers'], s['bind'])"
+    return run_python(code, **environ).stdout.split()
+
+
+def test_gunicorn_runs_one_worker_on_the_embedded_store():
+    assert gunicorn_settings(WEB_CONCURRENCY="4", PORT="8123") == ["1", "0.0.0.0:8123"]
+
+
+def test_gunicorn_runs_web_concurrency_workers_on_mongodb():
+    assert gunicorn_settings(WEB_CONCURRENCY="4", MONGO_URL="mongodb://db/x")[0] == "4"

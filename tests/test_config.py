@@ -1,0 +1,51 @@
+"""Settings come from the environment."""
+
+import pytest
+
+from flask_rest_service.config import ConfigError, from_env
+
+
+def test_defaults_without_environment():
+    settings = from_env({})
+    assert settings["MONGO_URI"] is None
+    assert settings["MONGO_DBNAME"] == "rest"
+    assert settings["MAX_BATCH_SIZE"] == 1000
+    assert settings["DEFAULT_PAGE_SIZE"] == 100
+
+
+@pytest.mark.parametrize(
+    ("environ", "uri"),
+    [
+        ({"MONGO_URL": "mongodb://a/x"}, "mongodb://a/x"),
+        ({"MONGODB_URI": "mongodb://b/x"}, "mongodb://b/x"),
+        ({"MONGO_URI": "mongodb://c/x"}, "mongodb://c/x"),
+        (
+            {"MONGO_URL": "mongodb://a/x", "MONGODB_URI": "mongodb://b/x", "MONGO_URI": "mongodb://c"},
+            "mongodb://a/x",
+        ),
+        ({"MONGO_URL": "", "MONGODB_URI": "mongodb://b/x"}, "mongodb://b/x"),
+    ],
+)
+def test_mongo_uri_names_in_order_of_preference(environ, uri):
+    assert from_env(environ)["MONGO_URI"] == uri
+
+
+@pytest.mark.parametrize(
+    ("uri", "database"),
+    [
+        ("mongodb://localhost", "rest"),
+        ("mongodb://localhost/", "rest"),
+        ("mongodb://u:p@h1:1,h2:2/sensors?replicaSet=rs", "sensors"),
+        ("mongodb+srv://u:p@cluster0.example.net/plant?retryWrites=true&w=majority", "plant"),
+    ],
+)
+def test_database_name_comes_from_the_uri(uri, database):
+    assert from_env({"MONGO_URL": uri})["MONGO_DBNAME"] == database
+
+
+def test_integer_settings_are_read_and_checked():
+    assert from_env({"MAX_BATCH_SIZE": "50"})["MAX_BATCH_SIZE"] == 50
+    with pytest.raises(ConfigError, match="MAX_BATCH_SIZE must be an integer, got 'many'"):
+        from_env({"MAX_BATCH_SIZE": "many"})
+    with pytest.raises(ConfigError, match="MAX_PAGE_SIZE must be at least 1, got 0"):
+        from_env({"MAX_PAGE_SIZE": "0"})

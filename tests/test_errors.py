@@ -1,0 +1,80 @@
+"""One problem+json shape for every error status."""
+
+import json
+
+import pytest
+from conftest import problem_body
+from werkzeug.test import EnvironBuilder, run_wsgi_app
+
+
+def test_unknown_url_is_a_json_404(client):
+    response = client.get("/nowhere")
+    assert response.status_code == 404
+    assert response.mimetype == "application/problem+json"
+    assert response.json == problem_body(404, "Not Found", "nothing at /nowhere")
+
+
+def test_wrong_method_is_a_json_405_with_allow(client):
+    response = client.delete("/readings/")
+    assert response.status_code == 405
+    assert response.json == problem_body(
+        405, "Method Not Allowed", "DELETE is not allowed on /readings/; allowed: GET, HEAD, OPTIONS, POST"
+    )
+    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS", "POST"}
+
+
+def test_oversized_body_is_refused_from_content_length_alone(app, readings):
+    app.config["MAX_CONTENT_LENGTH"] = 1024
+    environ = EnvironBuilder("/readings/", method="POST", content_type="application/json").get_environ()
+    environ.update({"CONTENT_LENGTH": "5000", "wsgi.input": _Unreadable()})
+    body, status, headers = run_wsgi_app(app, environ)
+    assert status == "413 REQUEST ENTITY TOO LARGE"
+    assert headers["Content-Type"] == "application/problem+json"
+    assert json.loads(b"".join(body)) == problem_body(
+        413, "Request Entity Too Large", "the body is 5000 bytes; the limit is 1024"
+    )
+    assert readings.count_documents({}) == 0
+
+
+class _Unreadable:
+    """A request body that fails the test if anyone reads it."""
+
+    def read(self, *args):
+        raise AssertionError("the body was read")
+
+    readline = read
+
+
+def test_unsupported_media_type_is_a_json_415(client):
+    response = client.post("/readings/", data="x", content_type="text/csv")
+    assert response.status_code == 415
+    assert response.mimetype == "application/problem+json"
+
+
+def test_unexpected_error_is_a_json_500_that_reveals_nothing(app, client, caplog, monkeypatch):
+    def explode(*args):
+        raise RuntimeError("secret internals at mongodb://db.internal")
+
+    monkeypatch.setattr(app.extensions["readings"], "get", explode)
+    response = client.get("/readings/65f0000000000000000000aa")
+    assert response.status_code == 500
+    assert response.json == problem_body(500, "Internal Server Error", "internal error; it has been logged")
+    assert "secret internals" in caplog.text  # the traceback is logged
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body"),
+    [
+        ("get", "/readings/", None),
+        ("post", "/readings/", {"value": 1}),
+        ("get", "/readings/65f0000000000000000000aa", None),
+        ("delete", "/readings/65f0000000000000000000aa", None),
+    ],
+)
+def test_unreachable_database_gives_503_with_retry_after(down_app, method, url, body):
+    response = getattr(down_app.test_client(), method)(url, json=body)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert response.json == problem_body(
+        503, "Service Unavailable", "the database cannot be reached; try again shortly"
+    )

@@ -1,0 +1,340 @@
+"""POST /readings/: every accepted input form, and every class of bad input."""
+
+import json
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from bson import ObjectId
+from conftest import problem_body
+
+T0 = "2026-03-01T10:00:00Z"
+T0_DATE = datetime(2026, 3, 1, 10, 0, 0)
+
+
+def stored(readings):
+    """Every stored document, without ids."""
+    return [{k: v for k, v in doc.items() if k != "_id"} for doc in readings.find()]
+
+
+def test_post_json_returns_201_reading_and_location(client, readings):
+    response = client.post(
+        "/readings/", json={"sensor": "kitchen", "type": "temp", "value": 21.5, "timestamp": T0}
+    )
+    doc = readings.find_one()
+    oid = str(doc["_id"])
+    assert response.status_code == 201
+    assert response.headers["Location"] == f"/readings/{oid}"
+    assert response.mimetype == "application/json"
+    assert response.json == {
+        "_id": {"$oid": oid},
+        "sensor": "kitchen",
+        "type": "temp",
+        "value": 21.5,
+        "timestamp": {"$date": "2026-03-01T10:00:00Z"},
+    }
+    assert doc == {
+        "_id": doc["_id"],
+        "sensor": "kitchen",
+        "type": "temp",
+        "value": 21.5,
+        "timestamp": T0_DATE,
+    }
+
+
+@pytest.mark.parametrize("content_type", ["application/x-www-form-urlencoded", "multipart/form-data"])
+def test_post_form_field_reading_is_the_original_protocol(client, readings, content_type):
+    form = {"reading": json.dumps({"sensor": "pi", "value": 3, "timestamp": T0})}
+    response = client.post("/readings/", data=form, content_type=content_type)
+    assert response.status_code == 201
+    assert response.json["sensor"] == "pi"
+    assert stored(readings) == [{"sensor": "pi", "value": 3, "timestamp": T0_DATE}]
+
+
+def test_post_form_file_upload_is_read_like_the_field(client, readings):
+    from io import BytesIO
+
+    body = json.dumps({"sensor": "pi", "timestamp": T0}).encode()
+    response = client.post("/readings/", data={"reading": (BytesIO(body), "r.json")})
+    assert response.status_code == 201
+    assert stored(readings) == [{"sensor": "pi", "timestamp": T0_DATE}]
+
+
+def test_post_batch_stores_all_in_order(client, readings):
+    batch = [{"sensor": "a", "value": i, "timestamp": T0} for i in range(3)]
+    response = client.post("/readings/", json=batch)
+    assert response.status_code == 201
+    assert "Location" not in response.headers
+    assert [item["value"] for item in response.json] == [0, 1, 2]
+    ids = [ObjectId(item["_id"]["$oid"]) for item in response.json]
+    assert [doc["_id"] for doc in readings.find({"_id": {"$in": ids}}).sort("value")] == ids
+    assert stored(readings) == [{"sensor": "a", "value": i, "timestamp": T0_DATE} for i in range(3)]
+
+
+def test_post_batch_in_form_field(client, readings):
+    form = {"reading": json.dumps([{"value": 1, "timestamp": T0}, {"value": 2, "timestamp": T0}])}
+    response = client.post("/readings/", data=form)
+    assert response.status_code == 201
+    assert len(response.json) == 2
+    assert readings.count_documents({}) == 2
+
+
+def test_post_arbitrary_nested_data_is_kept(client, readings):
+    reading = {"sensor": "gps", "timestamp": T0, "pos": {"lat": 1.5, "lon": -2, "tags": ["a", {"b": None}]}}
+    response = client.post("/readings/", json=reading)
+    assert response.status_code == 201
+    assert response.json["pos"] == reading["pos"]
+    assert stored(readings) == [{"sensor": "gps", "pos": reading["pos"], "timestamp": T0_DATE}]
+
+
+def test_extended_json_wrappers_are_values(client, readings):
+    ref = "65f000000000000000000001"
+    reading = {"timestamp": T0, "calibrated": {"$date": "2026-01-01T00:00:00.5Z"}, "ref": {"$oid": ref}}
+    response = client.post("/readings/", json=reading)
+    assert response.status_code == 201
+    assert response.json["calibrated"] == {"$date": "2026-01-01T00:00:00.500Z"}
+    assert response.json["ref"] == {"$oid": ref}
+    doc = readings.find_one()
+    assert doc["calibrated"] == datetime(2026, 1, 1, 0, 0, 0, 500000)
+    assert doc["ref"] == ObjectId(ref)
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("2026-03-01T10:00:00Z", datetime(2026, 3, 1, 10)),
+        ("2026-03-01T11:30:00+01:30", datetime(2026, 3, 1, 10)),
+        ("2026-03-01T10:00:00", datetime(2026, 3, 1, 10)),  # no offset: UTC
+        ("2026-03-01T10:00:00.123456Z", datetime(2026, 3, 1, 10, 0, 0, 123000)),  # BSON keeps ms
+        (1772359200, datetime(2026, 3, 1, 10)),
+        (1772359200.25, datetime(2026, 3, 1, 10, 0, 0, 250000)),
+        ({"$date": "2026-03-01T10:00:00Z"}, datetime(2026, 3, 1, 10)),
+        ({"$date": {"$numberLong": "1772359200000"}}, datetime(2026, 3, 1, 10)),
+        ({"$date": 1772359200000}, datetime(2026, 3, 1, 10)),  # legacy Extended JSON
+    ],
+)
+def test_timestamp_forms_are_stored_as_utc_dates(client, readings, given, expected):
+    response = client.post("/readings/", json={"timestamp": given})
+    assert response.status_code == 201
+    assert readings.find_one()["timestamp"] == expected
+
+
+def test_missing_timestamp_is_the_receipt_time(client, readings):
+    before = datetime.now(UTC).replace(tzinfo=None) - timedelta(milliseconds=1)
+    response = client.post("/readings/", json={"value": 1})
+    after = datetime.now(UTC).replace(tzinfo=None)
+    assert response.status_code == 201
+    assert before <= readings.find_one()["timestamp"] <= after
+
+
+def test_client_id_is_used_and_a_resend_answers_200_without_storing_twice(client, readings):
+    oid = "65f0000000000000000000aa"
+    first = client.post("/readings/", json={"_id": {"$oid": oid}, "value": 1, "timestamp": T0})
+    again = client.post("/readings/", json={"_id": oid, "value": 1, "timestamp": T0})
+    assert first.status_code == 201
+    assert again.status_code == 200
+    assert again.json == first.json == {"_id": {"$oid": oid}, "value": 1, "timestamp": {"$date": T0}}
+    assert readings.count_documents({}) == 1
+
+
+def test_batch_with_already_stored_ids_succeeds_and_stores_the_rest(client, readings):
+    old = "65f0000000000000000000aa"
+    client.post("/readings/", json={"_id": old, "value": 1, "timestamp": T0})
+    response = client.post(
+        "/readings/", json=[{"_id": old, "value": 99, "timestamp": T0}, {"value": 2, "timestamp": T0}]
+    )
+    assert response.status_code == 201
+    assert response.json[0] == {"_id": {"$oid": old}, "value": 1, "timestamp": {"$date": T0}}
+    assert response.json[1]["value"] == 2
+    assert sorted(doc["value"] for doc in readings.find()) == [1, 2]
+
+
+@pytest.mark.parametrize(
+    ("reading", "errors"),
+    [
+        ("text", [{"field": "", "detail": "a reading must be a JSON object"}]),
+        (42, [{"field": "", "detail": "a reading must be a JSON object"}]),
+        (None, [{"field": "", "detail": "a reading must be a JSON object"}]),
+        ({"$where": 1}, [{"field": "$where", "detail": "field names must not start with '$'"}]),
+        ({"a.b": 1}, [{"field": "a.b", "detail": "field names must not contain '.'"}]),
+        ({"a\u0000b": 1}, [{"field": "a\u0000b", "detail": "field names must not contain NUL"}]),
+        (
+            {"x": {"y": [{"$gt": 1}]}},
+            [{"field": "x.y.0.$gt", "detail": "field names must not start with '$'"}],
+        ),
+        ({"value": "21"}, [{"field": "value", "detail": "must be a number"}]),
+        ({"value": True}, [{"field": "value", "detail": "must be a number"}]),
+        ({"value": None}, [{"field": "value", "detail": "must be a number"}]),
+        ({"sensor": 5}, [{"field": "sensor", "detail": "must be a string of 1 to 200 characters"}]),
+        ({"sensor": ""}, [{"field": "sensor", "detail": "must be a string of 1 to 200 characters"}]),
+        ({"type": ["t"]}, [{"field": "type", "detail": "must be a string of 1 to 200 characters"}]),
+        ({"n": 2**63}, [{"field": "n", "detail": "integers must fit in 64 bits"}]),
+        (
+            {"_id": "nope"},
+            [
+                {
+                    "field": "_id",
+                    "detail": 'must be an ObjectId: 24 hexadecimal digits or {"$oid": "<24 hex>"}',
+                }
+            ],
+        ),
+        (
+            {"timestamp": "yesterday"},
+            [
+                {
+                    "field": "timestamp",
+                    "detail": 'must be an ISO 8601 date-time, Unix epoch seconds or {"$date": ...}',
+                }
+            ],
+        ),
+        (
+            {"timestamp": True},
+            [
+                {
+                    "field": "timestamp",
+                    "detail": 'must be an ISO 8601 date-time, Unix epoch seconds or {"$date": ...}',
+                }
+            ],
+        ),
+        ({"timestamp": 1e300}, [{"field": "timestamp", "detail": "epoch seconds out of range"}]),
+        (
+            {"timestamp": {"$date": [5]}},
+            [{"field": "timestamp", "detail": '{"$date": ...} must hold an ISO 8601 string or milliseconds'}],
+        ),
+        (
+            {"when": {"$date": "soon"}},
+            [
+                {
+                    "field": "when",
+                    "detail": 'must be an ISO 8601 date-time, Unix epoch seconds or {"$date": ...}',
+                }
+            ],
+        ),
+        (
+            {"ref": {"$oid": "xyz"}},
+            [
+                {
+                    "field": "ref",
+                    "detail": 'must be an ObjectId: 24 hexadecimal digits or {"$oid": "<24 hex>"}',
+                }
+            ],
+        ),
+        (
+            {"sensor": 1, "value": "x", "$a": 0},
+            [
+                {"field": "$a", "detail": "field names must not start with '$'"},
+                {"field": "sensor", "detail": "must be a string of 1 to 200 characters"},
+                {"field": "value", "detail": "must be a number"},
+            ],
+        ),
+    ],
+)
+def test_invalid_reading_returns_400_listing_every_problem_and_stores_nothing(
+    client, readings, reading, errors
+):
+    response = client.post("/readings/", data=json.dumps(reading), content_type="application/json")
+    noun = "problem" if len(errors) == 1 else "problems"
+    assert response.status_code == 400
+    assert response.mimetype == "application/problem+json"
+    assert response.json == problem_body(400, "Bad Request", f"{len(errors)} {noun} in the reading", errors)
+    assert readings.count_documents({}) == 0
+
+
+def test_too_deep_nesting_is_refused(app, client, readings):
+    app.config["MAX_READING_DEPTH"] = 3
+    response = client.post("/readings/", json={"a": {"b": {"c": {"d": 1}}}})
+    assert response.status_code == 400
+    assert response.json["errors"] == [{"field": "a.b.c", "detail": "nested deeper than 3"}]
+    assert readings.count_documents({}) == 0
+
+
+def test_batch_with_bad_items_stores_nothing_and_names_each_by_index(client, readings):
+    batch = [{"value": 1}, {"value": "x"}, {"value": 2}, "oops"]
+    response = client.post("/readings/", json=batch)
+    assert response.status_code == 400
+    assert response.json == problem_body(
+        400,
+        "Bad Request",
+        "2 problems in 2 of 4 readings",
+        [
+            {"index": 1, "field": "value", "detail": "must be a number"},
+            {"index": 3, "field": "", "detail": "a reading must be a JSON object"},
+        ],
+    )
+    assert readings.count_documents({}) == 0
+
+
+def test_batch_repeating_an_id_is_refused(client, readings):
+    oid = "65f0000000000000000000aa"
+    response = client.post("/readings/", json=[{"_id": oid}, {"_id": oid}])
+    assert response.status_code == 400
+    assert response.json["errors"] == [{"index": 1, "field": "_id", "detail": "appears twice in the batch"}]
+    assert readings.count_documents({}) == 0
+
+
+def test_empty_batch_is_refused(client, readings):
+    response = client.post("/readings/", json=[])
+    assert response.status_code == 400
+    assert response.json["errors"] == [{"field": "", "detail": "a batch must hold at least one reading"}]
+
+
+def test_batch_over_the_maximum_gets_413_and_stores_nothing(app, client, readings):
+    app.config["MAX_BATCH_SIZE"] = 3
+    response = client.post("/readings/", json=[{"value": i} for i in range(4)])
+    assert response.status_code == 413
+    assert response.json == problem_body(
+        413, "Request Entity Too Large", "a batch holds at most 3 readings; got 4"
+    )
+    assert readings.count_documents({}) == 0
+
+
+@pytest.mark.parametrize("body", [b"", b"{", b"{'a': 1}", b"NaN", b'{"a": "\\ud800"}', b"[" * 2000])
+def test_malformed_json_returns_400(client, readings, body):
+    response = client.post("/readings/", data=body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json["detail"] == "1 problem in the request"
+    [error] = response.json["errors"]
+    assert error["field"] == "body"
+    assert error["detail"].startswith("not valid JSON: ")
+    assert readings.count_documents({}) == 0
+
+
+def test_malformed_json_in_form_field_names_the_field(client, readings):
+    response = client.post("/readings/", data={"reading": "{nope"})
+    assert response.status_code == 400
+    assert response.json["errors"][0]["field"] == "reading"
+    assert readings.count_documents({}) == 0
+
+
+@pytest.mark.parametrize(
+    ("form", "errors"),
+    [
+        ({}, [{"field": "reading", "detail": "missing: a form field holding JSON text"}]),
+        (
+            {"value": "1"},
+            [
+                {"field": "value", "detail": "unknown form field; send the reading as 'reading'"},
+                {"field": "reading", "detail": "missing: a form field holding JSON text"},
+            ],
+        ),
+        ({"reading": ["{}", "{}"]}, [{"field": "reading", "detail": "given more than once"}]),
+    ],
+)
+def test_bad_form_returns_400(client, readings, form, errors):
+    response = client.post("/readings/", data=form, content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 400
+    assert response.json["errors"] == errors
+    assert readings.count_documents({}) == 0
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/xml", None])
+def test_other_content_types_get_415(client, readings, content_type):
+    headers = {"Content-Type": content_type} if content_type else {}
+    response = client.post("/readings/", data=b'{"value": 1}', headers=headers)
+    got = content_type or "no Content-Type"
+    detail = (
+        "Content-Type must be application/json or application/x-www-form-urlencoded or "
+        f"multipart/form-data; got {got}"
+    )
+    assert response.status_code == 415
+    assert response.json == problem_body(415, "Unsupported Media Type", detail)
+    assert readings.count_documents({}) == 0

@@ -1,0 +1,62 @@
+"""Direct tests of the pure parsing functions."""
+
+from datetime import datetime
+
+import pytest
+from bson import ObjectId
+from werkzeug.datastructures import MultiDict
+
+from flask_rest_service.validation import (
+    Limits,
+    ListQuery,
+    clean_reading,
+    decode_cursor,
+    encode_cursor,
+    parse_list_query,
+    parse_timestamp,
+)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("2026-03-01T10:00:00Z", datetime(2026, 3, 1, 10)),
+        ("2026-03-01T10:00:00-05:00", datetime(2026, 3, 1, 15)),
+        ("2026-03-01", datetime(2026, 3, 1)),
+        ("1772359200", datetime(2026, 3, 1, 10)),
+        ("1772359200.5", datetime(2026, 3, 1, 10, 0, 0, 500000)),
+        (0, datetime(1970, 1, 1)),
+        (-86400, datetime(1969, 12, 31)),
+    ],
+)
+def test_parse_timestamp(value, expected):
+    assert parse_timestamp(value) == expected
+
+
+@pytest.mark.parametrize("value", ["", "now", True, None, [], {"$date": None}, {"a": 1}, 10**20])
+def test_parse_timestamp_refuses(value):
+    with pytest.raises(ValueError):
+        parse_timestamp(value)
+
+
+def test_cursor_round_trips():
+    position = (datetime(2026, 3, 1, 10, 0, 0, 123000), ObjectId("65f0000000000000000000aa"))
+    assert decode_cursor(encode_cursor(*position)) == position
+
+
+def test_clean_reading_keeps_order_id_first_and_timestamp_last():
+    raw = {"value": 1, "timestamp": 0, "_id": "65f0000000000000000000aa", "sensor": "s"}
+    reading, errors = clean_reading(raw, datetime(2026, 1, 1), Limits())
+    assert errors == []
+    assert list(reading) == ["_id", "value", "sensor", "timestamp"]
+
+
+def test_parse_list_query_defaults():
+    assert parse_list_query(MultiDict(), 100, 1000) == ListQuery(limit=100)
+
+
+def test_parse_list_query_values():
+    args = MultiDict({"sensor": "a", "type": "t", "since": "0", "until": "1", "limit": "5"})
+    assert parse_list_query(args, 100, 1000) == ListQuery(
+        sensor="a", type="t", since=datetime(1970, 1, 1), until=datetime(1970, 1, 1, 0, 0, 1), limit=5
+    )
