@@ -59,4 +59,7 @@ def from_env(environ: Mapping[str, str] = os.environ) -> dict:
         if value < minimum:
             raise ConfigError(f"{name} must be at least {minimum}, got {value}")
         settings[name] = value
+    # Werkzeug caps a form field at 500 kB by default; the legacy `reading`
+    # field may carry a whole batch, so it gets the same limit as a body.
+    settings["MAX_FORM_MEMORY_SIZE"] = settings["MAX_CONTENT_LENGTH"]
     return settings

@@ -78,6 +78,13 @@ def test_post_batch_in_form_field(client, readings):
     assert readings.count_documents({}) == 2
 
 
+def test_form_field_may_be_as_large_as_a_body(client, readings):
+    batch = [{"sensor": "pi", "note": "x" * 600, "timestamp": T0} for _ in range(1000)]  # ~640 kB
+    response = client.post("/readings/", data={"reading": json.dumps(batch)})
+    assert response.status_code == 201
+    assert readings.count_documents({}) == 1000
+
+
 def test_post_arbitrary_nested_data_is_kept(client, readings):
     reading = {"sensor": "gps", "timestamp": T0, "pos": {"lat": 1.5, "lon": -2, "tags": ["a", {"b": None}]}}
     response = client.post("/readings/", json=reading)
