@@ -4,12 +4,12 @@
 importing the package builds nothing and connects nowhere.
 """
 
-import mongomock
 from flask import Flask, current_app, request
 from flask_pymongo import PyMongo
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from . import config as settings
+from . import embedded, maintenance
 from .errors import ProblemApi, handle_error
 from .extjson import dumps
 from .readings import ReadingStore
@@ -24,6 +24,7 @@ def create_app(config=None) -> Flask:
     app.config.update(settings.from_env(), VERSION=__version__)
     app.config.update(config or {})
     app.extensions["readings"] = ReadingStore(_database(app))
+    maintenance.init_app(app)
     app.url_map.converters["ObjectId"] = ObjectIdConverter
     app.before_request(_refuse_large_bodies)
     app.register_error_handler(Exception, handle_error)
@@ -54,10 +55,12 @@ def _database(app: Flask):
         )
         client = mongo.cx
     elif client is None:
-        client = mongomock.MongoClient()
-    embedded = isinstance(client, mongomock.MongoClient)
-    app.config["STORE_KIND"] = "embedded" if embedded else "mongodb"
-    if embedded and not app.testing:
+        client = embedded.client()
+    is_embedded = embedded.is_embedded(client)
+    if is_embedded:
+        embedded.make_linear()
+    app.config["STORE_KIND"] = "embedded" if is_embedded else "mongodb"
+    if is_embedded and not app.testing:
         app.logger.warning(
             "EMBEDDED STORE: readings live in this process's memory only; "
             "data is not persisted; set MONGO_URL to use MongoDB"

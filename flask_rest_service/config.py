@@ -20,7 +20,9 @@ INTEGER_SETTINGS = {
     "MAX_READING_DEPTH": (32, 1),
     "MONGO_TIMEOUT_MS": (2000, 100),
     "MONGO_SOCKET_TIMEOUT_MS": (20000, 100),
+    "MAX_BUCKETS": (10000, 1),
 }
+TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
 class ConfigError(ValueError):
@@ -43,22 +45,39 @@ def database_name(uri: str | None) -> str:
     return unquote(path) or DEFAULT_DATABASE
 
 
+def _integer(environ: Mapping[str, str], name: str, default: int | None, minimum: int) -> int | None:
+    raw = environ.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw not in TRUE + FALSE:
+        raise ConfigError(f"{name} must be one of {', '.join(TRUE + FALSE)}, got {raw!r}")
+    return raw in TRUE
+
+
 def from_env(environ: Mapping[str, str] = os.environ) -> dict:
     """Build the application's settings from environment variables."""
     uri = mongo_uri(environ)
-    settings = {"MONGO_URI": uri, "MONGO_DBNAME": database_name(uri)}
+    settings = {
+        "MONGO_URI": uri,
+        "MONGO_DBNAME": database_name(uri),
+        "CREATE_INDEXES": _flag(environ, "CREATE_INDEXES", True),
+        "READINGS_RETENTION_DAYS": _integer(environ, "READINGS_RETENTION_DAYS", None, 1),
+    }
     for name, (default, minimum) in INTEGER_SETTINGS.items():
-        raw = environ.get(name)
-        if raw is None or raw == "":
-            settings[name] = default
-            continue
-        try:
-            value = int(raw)
-        except ValueError:
-            raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
-        if value < minimum:
-            raise ConfigError(f"{name} must be at least {minimum}, got {value}")
-        settings[name] = value
+        settings[name] = _integer(environ, name, default, minimum)
     # Werkzeug caps a form field at 500 kB by default; the legacy `reading`
     # field may carry a whole batch, so it gets the same limit as a body.
     settings["MAX_FORM_MEMORY_SIZE"] = settings["MAX_CONTENT_LENGTH"]

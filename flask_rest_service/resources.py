@@ -4,7 +4,8 @@ Each method parses its input (validation, bodies), calls the store
 (readings) and returns ``(body, status, headers)``.
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+from itertools import chain
 from urllib.parse import urlencode
 
 from bson import ObjectId
@@ -12,9 +13,10 @@ from flask import current_app, request, url_for
 from flask_restful import Resource
 from pymongo.errors import PyMongoError
 
-from . import bodies, validation
+from . import bodies, export, queries, validation
 from .errors import ApiError
-from .readings import ReadingStore
+from .extjson import epoch_millis
+from .readings import EPOCH, STATISTICS, ReadingStore
 
 
 def store() -> ReadingStore:
@@ -29,8 +31,8 @@ def limits() -> validation.Limits:
 
 
 def now() -> datetime:
-    """Return the receipt time of this request."""
-    return datetime.now(UTC)
+    """Return the receipt time of this request, as BSON stores it (naive UTC, ms)."""
+    return validation.bson_time(datetime.now(UTC))
 
 
 class Root(Resource):
@@ -59,16 +61,14 @@ class ReadingList(Resource):
     def get(self):
         """List readings, one keyset page at a time."""
         config = current_app.config
-        query = validation.parse_list_query(
-            request.args, config["DEFAULT_PAGE_SIZE"], config["MAX_PAGE_SIZE"]
-        )
+        query = queries.parse_list_query(request.args, config["DEFAULT_PAGE_SIZE"], config["MAX_PAGE_SIZE"])
         found = store().page(query)
         headers = {}
         if len(found) > query.limit:
             found = found[: query.limit]
             last = found[-1]
             args = {k: v for k, v in request.args.items() if k != "cursor"}
-            args["cursor"] = validation.encode_cursor(last["timestamp"], last["_id"])
+            args["cursor"] = queries.encode_cursor(last["timestamp"], last["_id"])
             headers["Link"] = f'<{request.base_url}?{urlencode(args)}>; rel="next"'
         return found, 200, headers
 
@@ -82,6 +82,72 @@ class ReadingList(Resource):
         doc, created = stored[0]
         location = url_for("reading", id=doc["_id"])
         return doc, 201 if created else 200, {"Location": location}
+
+    def delete(self):
+        """Delete the readings older than ``until`` (of a sensor, a type, since ...)."""
+        filters = queries.parse_delete_query(request.args)
+        return {"deleted": store().delete_matching(filters)}
+
+
+class ReadingStats(Resource):
+    """Downsampled statistics of one sensor's numeric field."""
+
+    def get(self):
+        """Aggregate into interval buckets; with fill=null, empty buckets too."""
+        config = current_app.config
+        query = queries.parse_stats_query(request.args, now(), config["MAX_BUCKETS"])
+        buckets = store().stats(query)
+        if query.fill == "null":
+            buckets = _fill(buckets, query)
+        filters = query.filters
+        return {
+            "sensor": filters.sensor,
+            "type": filters.type,
+            "field": query.field,
+            "interval": query.interval,
+            "since": filters.since,
+            "until": filters.until,
+            "fill": query.fill,
+            "buckets": buckets,
+        }
+
+
+class ReadingExport(Resource):
+    """Every matching reading as a CSV or NDJSON file, streamed."""
+
+    def get(self):
+        """Stream the readings, oldest first."""
+        query = queries.parse_export_query(request.args)
+        cursor = store().export(query.filters)
+        # Run the query before the first byte: a database error is then a 503
+        # rather than a file cut short.
+        first = next(cursor, None)
+        readings = chain([first], cursor) if first is not None else iter(())
+        lines = export.csv_lines(readings) if query.format == "csv" else export.ndjson(readings)
+        response = current_app.response_class(lines, content_type=export.MEDIA_TYPES[query.format])
+        response.headers["Content-Disposition"] = f'attachment; filename="{export.filename(query)}"'
+        return response
+
+
+class SensorList(Resource):
+    """Every sensor that has readings."""
+
+    def get(self):
+        """Summarise each sensor: count, first, last and its latest reading."""
+        queries.parse_nothing(request.args)
+        return store().sensors()
+
+
+class SensorLatest(Resource):
+    """The newest reading of one sensor."""
+
+    def get(self, sensor: str):
+        """Return the newest reading (of ``type``, if given)."""
+        filters = queries.parse_type_query(request.args)
+        reading = store().latest(sensor, filters.type)
+        if reading is None:
+            raise ApiError(f"sensor {sensor!r} has no readings", status=404)
+        return reading
 
 
 class Reading(Resource):
@@ -117,8 +183,23 @@ def _found(doc: dict | None, oid: ObjectId) -> dict:
     return doc
 
 
+def _fill(buckets: list[dict], query) -> list[dict]:
+    """Put an empty bucket (count 0, null statistics) wherever none was found."""
+    found = {bucket["start"]: bucket for bucket in buckets}
+    step = query.interval_ms
+    first = epoch_millis(query.filters.since) // step * step
+    count = queries.bucket_starts_count(query.filters.since, query.filters.until, step)
+    starts = (EPOCH + timedelta(milliseconds=first + i * step) for i in range(count))
+    empty = dict.fromkeys(STATISTICS[1:])
+    return [found.get(start) or {"start": start, "count": 0, **empty} for start in starts]
+
+
 def register(api) -> None:
     """Add every resource to the Api: the whole URL map."""
     api.add_resource(Root, "/")
     api.add_resource(ReadingList, "/readings/")
+    api.add_resource(ReadingStats, "/readings/stats")
+    api.add_resource(ReadingExport, "/readings/export")
     api.add_resource(Reading, "/readings/<ObjectId:id>")
+    api.add_resource(SensorList, "/sensors/")
+    api.add_resource(SensorLatest, "/sensors/<path:sensor>/latest")

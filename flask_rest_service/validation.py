@@ -5,8 +5,6 @@ together as one ``ValidationError`` whose entries name the field (body),
 parameter (query string) or batch index they belong to.
 """
 
-import base64
-import binascii
 import math
 import re
 from dataclasses import dataclass
@@ -15,12 +13,11 @@ from typing import Any
 
 import orjson
 from bson import ObjectId
-from bson.errors import InvalidId
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import BaseConverter
 
 from .errors import ApiError, ValidationError
-from .extjson import epoch_millis, utc_naive
+from .extjson import utc_naive
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 MAX_LABEL_LENGTH = 200
@@ -32,7 +29,7 @@ _HEX24 = re.compile(r"[0-9a-fA-F]{24}")
 # --- values -------------------------------------------------------------
 
 
-def _to_millis(moment: datetime) -> datetime:
+def bson_time(moment: datetime) -> datetime:
     """Return naive UTC with the microseconds BSON cannot hold cut off."""
     moment = utc_naive(moment)
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
@@ -46,7 +43,7 @@ def parse_timestamp(value: Any) -> datetime:
         value = float(value)
     if isinstance(value, int | float):
         try:
-            return _to_millis(datetime.fromtimestamp(value, tz=UTC))
+            return bson_time(datetime.fromtimestamp(value, tz=UTC))
         except (OverflowError, OSError, ValueError):
             raise ValueError("epoch seconds out of range") from None
     if isinstance(value, str):
@@ -56,7 +53,7 @@ def parse_timestamp(value: Any) -> datetime:
             raise ValueError(f"must be {TIMESTAMP_FORMS}") from None
         if moment.tzinfo is None:  # no offset given: the value is UTC
             moment = moment.replace(tzinfo=UTC)
-        return _to_millis(moment)
+        return bson_time(moment)
     if isinstance(value, dict) and list(value) == ["$date"]:
         return _parse_extended_date(value["$date"])
     raise ValueError(f"must be {TIMESTAMP_FORMS}")
@@ -172,7 +169,7 @@ def clean_reading(raw: Any, received: datetime | None, limits: Limits) -> tuple[
         except ValueError as error:
             errors.append({"field": "timestamp", "detail": str(error)})
     elif received is not None:
-        reading["timestamp"] = _to_millis(received)
+        reading["timestamp"] = bson_time(received)
     return reading, errors
 
 
@@ -243,87 +240,6 @@ def clean_readings(payload: Any, received: datetime, limits: Limits) -> list[dic
         bad = len({error["index"] for error in errors})
         raise ValidationError(errors, f"{bad} of {len(payload)} readings")
     return readings
-
-
-# --- query strings ------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ListQuery:
-    """A validated ``GET /readings/`` query."""
-
-    sensor: str | None = None
-    type: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-    limit: int = 100
-    after: tuple[datetime, ObjectId] | None = None
-
-
-def encode_cursor(timestamp: datetime, oid: ObjectId) -> str:
-    """Encode a keyset position as an opaque URL-safe token."""
-    raw = f"{epoch_millis(timestamp)}:{oid}".encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(token: str) -> tuple[datetime, ObjectId]:
-    """Decode a token from ``encode_cursor``; raise ValueError if it is not one."""
-    try:
-        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
-        millis, oid = raw.split(":")
-        return parse_timestamp(int(millis) / 1000), ObjectId(oid)
-    except (binascii.Error, UnicodeDecodeError, ValueError, InvalidId, TypeError):
-        raise ValueError("not a cursor this service issued; follow the Link header") from None
-
-
-def _single_values(args, accepted: tuple[str, ...], errors: list) -> dict[str, str]:
-    values = {}
-    for name in args:
-        if name not in accepted:
-            detail = f"unknown parameter; accepted: {', '.join(accepted)}"
-            errors.append({"parameter": name, "detail": detail})
-        elif len(args.getlist(name)) > 1:
-            errors.append({"parameter": name, "detail": "given more than once"})
-        else:
-            values[name] = args[name]
-    return values
-
-
-def parse_list_query(args, default_limit: int, max_limit: int) -> ListQuery:
-    """Validate the query string of ``GET /readings/``."""
-    errors: list = []
-    values = _single_values(args, ("sensor", "type", "since", "until", "limit", "cursor"), errors)
-    fields: dict[str, Any] = {"limit": default_limit}
-    for name in ("sensor", "type"):
-        if name in values:
-            if values[name]:
-                fields[name] = values[name]
-            else:
-                errors.append({"parameter": name, "detail": "must not be empty"})
-    for name in ("since", "until"):
-        if name in values:
-            try:
-                fields[name] = parse_timestamp(values[name])
-            except ValueError:
-                detail = "must be an ISO 8601 date-time or Unix epoch seconds"
-                errors.append({"parameter": name, "detail": detail})
-    if "limit" in values:
-        raw = values["limit"]
-        if raw.isdigit() and 1 <= int(raw) <= max_limit:
-            fields["limit"] = int(raw)
-        else:
-            detail = f"must be an integer from 1 to {max_limit}"
-            errors.append({"parameter": "limit", "detail": detail})
-    if "cursor" in values:
-        try:
-            fields["after"] = decode_cursor(values["cursor"])
-        except ValueError as error:
-            errors.append({"parameter": "cursor", "detail": str(error)})
-    if "since" in fields and "until" in fields and fields["since"] >= fields["until"]:
-        errors.append({"parameter": "until", "detail": "must be later than since"})
-    if errors:
-        raise ValidationError(errors, "the query string")
-    return ListQuery(**fields)
 
 
 class ObjectIdConverter(BaseConverter):

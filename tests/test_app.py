@@ -23,7 +23,7 @@ def test_importing_the_package_builds_no_app():
 
 def test_procfile_target_is_built_on_first_use_and_does_not_connect(dead_port):
     code = "import flask_rest_service as m; print(m.app.config['STORE_KIND'], m.app is m.app)"
-    result = run_python(code, MONGO_URL=f"mongodb://127.0.0.1:{dead_port}/plant")
+    result = run_python(code, MONGO_URL=f"mongodb://127.0.0.1:{dead_port}/plant", CREATE_INDEXES="0")
     assert result.stdout == "mongodb True\n"
 
 

@@ -15,12 +15,14 @@ def test_unknown_url_is_a_json_404(client):
 
 
 def test_wrong_method_is_a_json_405_with_allow(client):
-    response = client.delete("/readings/")
+    response = client.put("/readings/")
     assert response.status_code == 405
     assert response.json == problem_body(
-        405, "Method Not Allowed", "DELETE is not allowed on /readings/; allowed: GET, HEAD, OPTIONS, POST"
+        405,
+        "Method Not Allowed",
+        "PUT is not allowed on /readings/; allowed: DELETE, GET, HEAD, OPTIONS, POST",
     )
-    assert set(response.headers["Allow"].split(", ")) == {"GET", "HEAD", "OPTIONS", "POST"}
+    assert set(response.headers["Allow"].split(", ")) == {"DELETE", "GET", "HEAD", "OPTIONS", "POST"}
 
 
 def test_oversized_body_is_refused_from_content_length_alone(app, readings):

@@ -155,12 +155,12 @@ WHEN = "must be an ISO 8601 date-time or Unix epoch seconds"
         ),
         (
             "limit=0&sensor[$ne]=x",
-            [
+            [  # in the order of the query string
+                {"parameter": "limit", "detail": LIMIT},
                 {
                     "parameter": "sensor[$ne]",
                     "detail": "unknown parameter; accepted: sensor, type, since, until, limit, cursor",
                 },
-                {"parameter": "limit", "detail": LIMIT},
             ],
         ),
     ],

@@ -6,15 +6,8 @@ import pytest
 from bson import ObjectId
 from werkzeug.datastructures import MultiDict
 
-from flask_rest_service.validation import (
-    Limits,
-    ListQuery,
-    clean_reading,
-    decode_cursor,
-    encode_cursor,
-    parse_list_query,
-    parse_timestamp,
-)
+from flask_rest_service.queries import Filters, ListQuery, decode_cursor, encode_cursor, parse_list_query
+from flask_rest_service.validation import Limits, clean_reading, parse_timestamp
 
 
 @pytest.mark.parametrize(
@@ -57,6 +50,5 @@ def test_parse_list_query_defaults():
 
 def test_parse_list_query_values():
     args = MultiDict({"sensor": "a", "type": "t", "since": "0", "until": "1", "limit": "5"})
-    assert parse_list_query(args, 100, 1000) == ListQuery(
-        sensor="a", type="t", since=datetime(1970, 1, 1), until=datetime(1970, 1, 1, 0, 0, 1), limit=5
-    )
+    filters = Filters(sensor="a", type="t", since=datetime(1970, 1, 1), until=datetime(1970, 1, 1, 0, 0, 1))
+    assert parse_list_query(args, 100, 1000) == ListQuery(filters, limit=5)

@@ -1,0 +1,230 @@
+"""Turn query strings into clean values.
+
+Every endpoint names the parameters it accepts; an unknown or repeated
+parameter, or a malformed value, is a 400 naming it and what it accepts.
+Values are always literals: nothing here becomes a query operator.
+"""
+
+import base64
+import binascii
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from bson import ObjectId
+from bson.errors import InvalidId
+
+from .errors import ApiError, ValidationError
+from .extjson import epoch_millis
+from .validation import parse_timestamp
+
+WHEN = "must be an ISO 8601 date-time or Unix epoch seconds"
+INTERVAL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+STATS_WINDOW = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which readings: the filters the list, export, stats and delete share."""
+
+    sensor: str | None = None
+    type: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """A validated ``GET /readings/`` query."""
+
+    filters: Filters = Filters()
+    limit: int = 100
+    after: tuple[datetime, ObjectId] | None = None
+
+
+@dataclass(frozen=True)
+class StatsQuery:
+    """A validated ``GET /readings/stats`` query."""
+
+    filters: Filters
+    field: str
+    interval: str
+    interval_ms: int
+    fill: str
+
+
+@dataclass(frozen=True)
+class ExportQuery:
+    """A validated ``GET /readings/export`` query."""
+
+    filters: Filters
+    format: str
+
+
+# --- one value each -------------------------------------------------------
+
+
+def _label(raw: str) -> str:
+    if not raw:
+        raise ValueError("must not be empty")
+    return raw
+
+
+def _when(raw: str) -> datetime:
+    try:
+        return parse_timestamp(raw)
+    except ValueError:
+        raise ValueError(WHEN) from None
+
+
+def _limit(maximum: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        if raw.isdigit() and 1 <= int(raw) <= maximum:
+            return int(raw)
+        raise ValueError(f"must be an integer from 1 to {maximum}")
+
+    return parse
+
+
+def _choice(*choices: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        if raw in choices:
+            return raw
+        raise ValueError(f"must be one of: {', '.join(choices)}")
+
+    return parse
+
+
+def _interval(raw: str) -> int:
+    match = re.fullmatch(r"([1-9]\d{0,8})([smhdw])", raw)
+    if not match:
+        raise ValueError("must be a whole number and a unit: s, m, h, d or w (30s, 5m, 1h, 1d, 1w)")
+    return int(match.group(1)) * INTERVAL_UNITS[match.group(2)] * 1000
+
+
+def _field_path(raw: str) -> str:
+    parts = raw.split(".")
+    if len(raw) > 200 or not all(part and not part.startswith("$") and "\x00" not in part for part in parts):
+        raise ValueError("must be a field name or dotted path (no empty parts, none starting with '$')")
+    return raw
+
+
+def encode_cursor(timestamp: datetime, oid: ObjectId) -> str:
+    """Encode a keyset position as an opaque URL-safe token."""
+    raw = f"{epoch_millis(timestamp)}:{oid}".encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(token: str) -> tuple[datetime, ObjectId]:
+    """Decode a token from ``encode_cursor``; raise ValueError if it is not one."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+        millis, oid = raw.split(":")
+        return parse_timestamp(int(millis) / 1000), ObjectId(oid)
+    except (binascii.Error, UnicodeDecodeError, ValueError, InvalidId, TypeError):
+        raise ValueError("not a cursor this service issued; follow the Link header") from None
+
+
+FILTERS = {"sensor": _label, "type": _label, "since": _when, "until": _when}
+
+
+# --- whole query strings -------------------------------------------------
+
+
+def _parse(args, parsers: dict[str, Callable[[str], Any]], required: tuple[str, ...] = ()):
+    """Parse each accepted parameter; return (values, problems so far)."""
+    values: dict[str, Any] = {}
+    errors: list = []
+    for name in args:
+        if name not in parsers:
+            accepted = f"accepted: {', '.join(parsers)}" if parsers else "this endpoint takes none"
+            errors.append({"parameter": name, "detail": f"unknown parameter; {accepted}"})
+        elif len(args.getlist(name)) > 1:
+            errors.append({"parameter": name, "detail": "given more than once"})
+        else:
+            try:
+                values[name] = parsers[name](args[name])
+            except ValueError as error:
+                errors.append({"parameter": name, "detail": str(error)})
+    errors += [{"parameter": name, "detail": "required"} for name in required if name not in args]
+    if values.get("since") and values.get("until") and values["since"] >= values["until"]:
+        errors.append({"parameter": "until", "detail": "must be later than since"})
+    return values, errors
+
+
+def _filters(values: dict) -> Filters:
+    return Filters(**{name: values[name] for name in FILTERS if name in values})
+
+
+def _done(errors: list) -> None:
+    if errors:
+        raise ValidationError(errors, "the query string")
+
+
+def parse_list_query(args, default_limit: int, max_limit: int) -> ListQuery:
+    """Validate the query string of ``GET /readings/``."""
+    values, errors = _parse(args, {**FILTERS, "limit": _limit(max_limit), "cursor": decode_cursor})
+    _done(errors)
+    return ListQuery(_filters(values), values.get("limit", default_limit), values.get("cursor"))
+
+
+def parse_export_query(args) -> ExportQuery:
+    """Validate the query string of ``GET /readings/export``."""
+    values, errors = _parse(args, {**FILTERS, "format": _choice("csv", "ndjson")})
+    _done(errors)
+    return ExportQuery(_filters(values), values.get("format", "csv"))
+
+
+def parse_delete_query(args) -> Filters:
+    """Validate the query string of ``DELETE /readings/``: ``until`` is required."""
+    values, errors = _parse(args, FILTERS, required=("until",))
+    _done(errors)
+    return _filters(values)
+
+
+def parse_nothing(args) -> None:
+    """Refuse any parameter, for endpoints that take none."""
+    _done(_parse(args, {})[1])
+
+
+def parse_type_query(args) -> Filters:
+    """Validate a query string that may only narrow by ``type``."""
+    values, errors = _parse(args, {"type": _label})
+    _done(errors)
+    return _filters(values)
+
+
+def parse_stats_query(args, now: datetime, max_buckets: int) -> StatsQuery:
+    """Validate ``GET /readings/stats``; the window defaults to the last 24 hours."""
+    parsers = {
+        **FILTERS,
+        "field": _field_path,
+        "interval": _interval,
+        "fill": _choice("none", "null"),
+    }
+    values, errors = _parse(args, parsers, required=("sensor", "interval"))
+    _done(errors)
+    until = values.get("until", now)
+    since = values.get("since", until - STATS_WINDOW)
+    if since >= until:
+        _done([{"parameter": "since", "detail": "must be earlier than until (default: now)"}])
+    step = values["interval"]
+    buckets = bucket_starts_count(since, until, step)
+    if buckets > max_buckets:
+        detail = (
+            f"{buckets} buckets asked for, at most {max_buckets}: widen the interval or narrow the window"
+        )
+        raise ApiError(detail, [{"parameter": "interval", "detail": detail}])
+    filters = Filters(values["sensor"], values.get("type"), since, until)
+    return StatsQuery(
+        filters, values.get("field", "value"), args["interval"], step, values.get("fill", "none")
+    )
+
+
+def bucket_starts_count(since: datetime, until: datetime, step_ms: int) -> int:
+    """How many interval-aligned buckets cover [since, until)."""
+    first = epoch_millis(since) // step_ms
+    last = (epoch_millis(until) - 1) // step_ms
+    return last - first + 1

@@ -1,0 +1,105 @@
+"""GET /readings/export: CSV and NDJSON, oldest first, streamed."""
+
+import types
+from datetime import datetime
+
+import pytest
+from bson import ObjectId, json_util
+
+from flask_rest_service.export import cell
+
+
+def oid(n):
+    return ObjectId(f"{n:024x}")
+
+
+@pytest.fixture
+def series(readings):
+    readings.insert_many(
+        [
+            {"_id": oid(2), "sensor": "k", "type": "t", "value": 2.5, "unit": "C", "timestamp": datetime(2026, 3, 1, 11)},
+            {"_id": oid(1), "sensor": "k", "type": "t", "value": 1, "unit": "C", "timestamp": datetime(2026, 3, 1, 10)},
+            {"_id": oid(3), "sensor": "k", "value": 3, "pos": {"lat": 1.5}, "ok": True,
+             "timestamp": datetime(2026, 3, 1, 12, 0, 0, 5000)},
+            {"_id": oid(4), "sensor": "other", "value": 9, "timestamp": datetime(2026, 3, 1, 13)},
+        ]
+    )  # fmt: skip
+
+
+def test_csv_has_the_fixed_columns_first_fields_and_extra_oldest_first(client, series):
+    response = client.get("/readings/export?sensor=k")
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert response.headers["Content-Disposition"] == 'attachment; filename="readings-k.csv"'
+    assert response.get_data(as_text=True) == (
+        "_id,sensor,type,timestamp,value,unit,extra\r\n"
+        f"{oid(1)},k,t,2026-03-01T10:00:00Z,1,C,\r\n"
+        f"{oid(2)},k,t,2026-03-01T11:00:00Z,2.5,C,\r\n"
+        f'{oid(3)},k,,2026-03-01T12:00:00.005Z,3,,"{{""pos"":{{""lat"":1.5}},""ok"":true}}"\r\n'
+    )
+
+
+def test_ndjson_is_one_extended_json_reading_per_line(client, series, readings):
+    response = client.get("/readings/export?format=ndjson&until=2026-03-01T12:00:00Z")
+    assert response.headers["Content-Type"] == "application/x-ndjson"
+    assert response.headers["Content-Disposition"] == 'attachment; filename="readings.ndjson"'
+    lines = response.get_data(as_text=True).splitlines()
+    assert [json_util.loads(line) for line in lines] == [readings.find_one({"_id": oid(n)}) for n in (1, 2)]
+
+
+def test_export_filters_like_the_list(client, series):
+    response = client.get("/readings/export?type=t&since=2026-03-01T10:30:00Z&format=ndjson")
+    assert [json_util.loads(line)["_id"] for line in response.get_data(as_text=True).splitlines()] == [oid(2)]
+
+
+def test_empty_export_is_a_header_only(client):
+    response = client.get("/readings/export")
+    assert response.status_code == 200
+    assert response.get_data(as_text=True) == "_id,sensor,type,timestamp,value,extra\r\n"
+
+
+def test_export_is_streamed_from_a_generator(app, series):
+    with app.test_request_context("/readings/export"):
+        response = app.full_dispatch_request()
+    assert response.is_streamed
+    assert isinstance(response.response, types.GeneratorType)
+
+
+def test_export_of_an_unsafe_sensor_name_gets_a_safe_file_name(client):
+    response = client.get("/readings/export?sensor=a/b%22c&type=x")
+    assert response.headers["Content-Disposition"] == 'attachment; filename="readings-a_b_c-x.csv"'
+
+
+@pytest.mark.parametrize(
+    ("query", "errors"),
+    [
+        ("format=xml", [{"parameter": "format", "detail": "must be one of: csv, ndjson"}]),
+        (
+            "limit=5",
+            [
+                {
+                    "parameter": "limit",
+                    "detail": "unknown parameter; accepted: sensor, type, since, until, format",
+                }
+            ],
+        ),
+    ],
+)
+def test_bad_export_parameters_get_400(client, query, errors):
+    response = client.get(f"/readings/export?{query}")
+    assert response.status_code == 400
+    assert response.json["errors"] == errors
+
+
+def test_database_outage_is_a_503_not_a_truncated_file(down_app):
+    response = down_app.test_client().get("/readings/export")
+    assert response.status_code == 503
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [(None, ""), (True, "true"), (1.5, "1.5"), ("a,b", "a,b"), ([1, {"a": None}], '[1,{"a":null}]'),
+     (datetime(2026, 1, 1), "2026-01-01T00:00:00Z"), (oid(7), f"{oid(7)}")],
+)  # fmt: skip
+def test_cells(value, text):
+    assert cell(value) == text
