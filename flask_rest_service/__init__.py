@@ -5,11 +5,14 @@ importing the package builds nothing and connects nowhere.
 """
 
 from flask import Flask, current_app, request
+from flask_cors import CORS
+from flask_limiter import Limiter
 from flask_pymongo import PyMongo
 from werkzeug.exceptions import RequestEntityTooLarge
+from werkzeug.middleware.proxy_fix import ProxyFix
 
+from . import auth, cli, embedded, maintenance
 from . import config as settings
-from . import embedded, maintenance
 from .errors import ProblemApi, handle_error
 from .extjson import dumps
 from .readings import ReadingStore
@@ -23,11 +26,27 @@ def create_app(config=None) -> Flask:
     app = Flask(__name__)
     app.config.update(settings.from_env(), VERSION=__version__)
     app.config.update(config or {})
-    app.extensions["readings"] = ReadingStore(_database(app))
-    maintenance.init_app(app)
+    db = _database(app)
+    app.extensions["readings"] = ReadingStore(db)
+    app.extensions["keys"] = keys = auth.KeyStore(db, app.config["API_KEYS"])
+    app.extensions["guard"] = auth.Guard(
+        keys, app.config["AUTH_CACHE_SECONDS"], app.config["REQUIRE_API_KEYS"]
+    )
     app.url_map.converters["ObjectId"] = ObjectIdConverter
-    app.before_request(_refuse_large_bodies)
     app.register_error_handler(Exception, handle_error)
+
+    # In this order: refuse oversized bodies, check the key, then count the
+    # request against the key's (or the address's) rate limit.
+    app.before_request(_refuse_large_bodies)
+    app.before_request(auth.check_request)
+    _limit_rates(app)
+    if app.config["CORS_ORIGINS"]:
+        CORS(app, origins=app.config["CORS_ORIGINS"], **CORS_OPTIONS)
+    hops = app.config["FORWARDED_HOPS"]
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
+    maintenance.init_app(app)
+    cli.init_app(app)
 
     # Flask-RESTful's Api keeps its resources on itself, so each app gets
     # its own rather than sharing a module-level one.
@@ -37,6 +56,33 @@ def create_app(config=None) -> Flask:
     from .resources import register
 
     register(api)
+    return app
+
+
+CORS_OPTIONS = {
+    "allow_headers": ["Content-Type", "Content-Encoding", "Authorization", "X-API-Key"],
+    "expose_headers": ["Location", "Link", "Retry-After", "WWW-Authenticate"],
+    "methods": ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+    "max_age": 600,
+}
+
+
+def _limit_rates(app: Flask) -> None:
+    limit = app.config["RATE_LIMIT"]
+    Limiter(
+        auth.rate_limit_key,
+        app=app,
+        default_limits=[limit] if limit else [],
+        storage_uri=app.config["RATELIMIT_STORAGE_URI"],
+        headers_enabled=True,
+        enabled=bool(limit),
+    )
+
+
+def serve_app() -> Flask:
+    """Build the app for serving: ``create_app`` plus the start-up checks."""
+    app = create_app()
+    auth.announce(app)
     return app
 
 
@@ -85,6 +131,6 @@ def __getattr__(name: str):
     # PEP 562: ``flask_rest_service.app`` (the Procfile's target) is built on
     # first access, so that importing the package has no side effects.
     if name == "app":
-        globals()["app"] = create_app()
+        globals()["app"] = serve_app()
         return globals()["app"]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

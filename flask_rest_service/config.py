@@ -4,6 +4,10 @@ import os
 from collections.abc import Mapping
 from urllib.parse import unquote, urlsplit
 
+from limits import parse_many
+
+from .auth import parse_env_keys
+
 DEFAULT_DATABASE = "rest"
 
 # Names a MongoDB connection string may come under, in order of preference:
@@ -21,6 +25,12 @@ INTEGER_SETTINGS = {
     "MONGO_TIMEOUT_MS": (2000, 100),
     "MONGO_SOCKET_TIMEOUT_MS": (20000, 100),
     "MAX_BUCKETS": (10000, 1),
+    "MAX_INFLATED_LENGTH": (16 * 1024 * 1024, 1024),
+    "MAX_READING_BYTES": (64 * 1024, 64),
+    "AUTH_CACHE_SECONDS": (5, 0),
+    # Proxies in front whose X-Forwarded-For/-Proto to trust: Heroku's router
+    # is one (Heroku sets DYNO); elsewhere none unless told.
+    "FORWARDED_HOPS": (None, 0),
 }
 TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
@@ -67,6 +77,17 @@ def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
     return raw in TRUE
 
 
+def _rate_limit(raw: str) -> str | None:
+    raw = raw.strip()
+    if raw.lower() in ("", "off", "0", "none"):
+        return None
+    try:
+        parse_many(raw)
+    except ValueError:
+        raise ConfigError(f"RATE_LIMIT must be like 600/minute or 10/second;100/hour, got {raw!r}") from None
+    return raw
+
+
 def from_env(environ: Mapping[str, str] = os.environ) -> dict:
     """Build the application's settings from environment variables."""
     uri = mongo_uri(environ)
@@ -75,9 +96,21 @@ def from_env(environ: Mapping[str, str] = os.environ) -> dict:
         "MONGO_DBNAME": database_name(uri),
         "CREATE_INDEXES": _flag(environ, "CREATE_INDEXES", True),
         "READINGS_RETENTION_DAYS": _integer(environ, "READINGS_RETENTION_DAYS", None, 1),
+        "REQUIRE_API_KEYS": _flag(environ, "REQUIRE_API_KEYS", False),
+        "RATE_LIMIT": _rate_limit(environ.get("RATE_LIMIT", "600/minute")),
+        "RATELIMIT_STORAGE_URI": environ.get("RATELIMIT_STORAGE_URI") or "memory://",
+        "CORS_ORIGINS": [
+            origin.strip() for origin in environ.get("CORS_ORIGINS", "").split(",") if origin.strip()
+        ],
     }
+    try:
+        settings["API_KEYS"] = parse_env_keys(environ.get("API_KEYS", ""))
+    except ValueError as error:
+        raise ConfigError(str(error)) from None
     for name, (default, minimum) in INTEGER_SETTINGS.items():
         settings[name] = _integer(environ, name, default, minimum)
+    if settings["FORWARDED_HOPS"] is None:
+        settings["FORWARDED_HOPS"] = 1 if environ.get("DYNO") else 0
     # Werkzeug caps a form field at 500 kB by default; the legacy `reading`
     # field may carry a whole batch, so it gets the same limit as a body.
     settings["MAX_FORM_MEMORY_SIZE"] = settings["MAX_CONTENT_LENGTH"]

@@ -24,11 +24,12 @@ class ApiError(Exception):
 
     status = 400
 
-    def __init__(self, detail: str, errors=None, status: int | None = None, extra=None):
+    def __init__(self, detail: str, errors=None, status: int | None = None, extra=None, headers=None):
         super().__init__(detail)
         self.detail = detail
         self.errors = errors
         self.extra = extra or {}
+        self.headers = headers or {}
         if status is not None:
             self.status = status
 
@@ -70,7 +71,7 @@ def _http_detail(error: HTTPException) -> str:
 def handle_error(error: Exception):
     """Turn any exception into a problem+json response."""
     if isinstance(error, ApiError):
-        return problem(error.status, error.detail, error.errors, extra=error.extra)
+        return problem(error.status, error.detail, error.errors, error.headers, error.extra)
     if isinstance(error, HTTPException):
         headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
         return problem(error.code, _http_detail(error), headers=headers)
@@ -87,6 +88,15 @@ def handle_error(error: Exception):
 
 class ProblemApi(Api):
     """A Flask-RESTful Api whose every error is problem+json."""
+
+    def error_router(self, original_handler, e):
+        """Send every error to ``handle_error``.
+
+        Flask-RESTful's own router re-matches the URL to decide whether an
+        error is its own, and that re-match can itself raise (a 405 beside a
+        converter rule), escaping every handler. Here every error is ours.
+        """
+        return handle_error(e)
 
     def handle_error(self, e):
         """Answer an error raised under one of this Api's routes."""

@@ -1,4 +1,4 @@
-"""Indexes and retention: the ``init-db`` command and the pass at start-up.
+"""Indexes and retention at start-up.
 
 At start-up (``CREATE_INDEXES``, on by default) an unreachable database is
 not fatal: the service starts, warns, and tries again on a later request, at
@@ -7,22 +7,20 @@ most once every ``RETRY_SECONDS``.
 
 import time
 
-import click
 from flask import Flask, current_app
-from flask.cli import with_appcontext
 from pymongo.errors import PyMongoError
 
 RETRY_SECONDS = 30
 
 
 def create_indexes(app: Flask) -> list[str]:
-    """Create the indexes and apply the retention setting."""
+    """Create the indexes of readings and keys, and apply the retention setting."""
+    app.extensions["keys"].create_indexes()
     return app.extensions["readings"].create_indexes(app.config["READINGS_RETENTION_DAYS"])
 
 
 def init_app(app: Flask) -> None:
-    """Register the CLI command and, if configured, create indexes now."""
-    app.cli.add_command(init_db_command)
+    """Create indexes now if configured; if the database is away, later."""
     app.extensions["indexes_due"] = 0.0 if app.config["CREATE_INDEXES"] else None
     _try_indexes(app)
     app.before_request(_retry_indexes)
@@ -45,11 +43,3 @@ def _try_indexes(app: Flask) -> None:
 
 def _retry_indexes() -> None:
     _try_indexes(current_app._get_current_object())
-
-
-@click.command("init-db")
-@with_appcontext
-def init_db_command() -> None:
-    """Create the readings indexes and apply READINGS_RETENTION_DAYS."""
-    names = create_indexes(current_app)
-    click.echo(f"indexes ready: {', '.join(names)}")

@@ -184,6 +184,13 @@ def parse_delete_query(args) -> Filters:
     return _filters(values)
 
 
+def parse_post_query(args) -> bool:
+    """Validate the query string of ``POST /readings/``; return whether ``partial``."""
+    values, errors = _parse(args, {"partial": _choice("true", "false")})
+    _done(errors)
+    return values.get("partial") == "true"
+
+
 def parse_nothing(args) -> None:
     """Refuse any parameter, for endpoints that take none."""
     _done(_parse(args, {})[1])

@@ -27,7 +27,9 @@ def store() -> ReadingStore:
 def limits() -> validation.Limits:
     """Return the request limits configured for this app."""
     config = current_app.config
-    return validation.Limits(max_batch=config["MAX_BATCH_SIZE"], max_depth=config["MAX_READING_DEPTH"])
+    return validation.Limits(
+        config["MAX_BATCH_SIZE"], config["MAX_READING_DEPTH"], config["MAX_READING_BYTES"]
+    )
 
 
 def now() -> datetime:
@@ -50,6 +52,7 @@ class Root(Resource):
             health["warning"] = "data is not persisted; set MONGO_URL"
         try:
             store().ping()
+            health["auth"] = "open" if current_app.extensions["guard"].is_open() else "keys"
         except PyMongoError:
             raise ApiError("the database cannot be reached", status=503, extra=health) from None
         return {"status": "OK", **health}
@@ -73,8 +76,11 @@ class ReadingList(Resource):
         return found, 200, headers
 
     def post(self):
-        """Store one reading or a batch."""
+        """Store one reading or a batch (with ?partial=true, every valid item of it)."""
+        partial = queries.parse_post_query(request.args)
         payload = bodies.read_json_or_form()
+        if partial:
+            return _store_partial(payload if isinstance(payload, list) else [payload]), 207
         readings = validation.clean_readings(payload, now(), limits())
         stored = store().insert(readings)
         if isinstance(payload, list):
@@ -181,6 +187,23 @@ def _found(doc: dict | None, oid: ObjectId) -> dict:
     if doc is None:
         raise ApiError(f"no reading with id {oid}", status=404)
     return doc
+
+
+def _store_partial(payload: list) -> list[dict]:
+    """Store the valid items of a batch; return one result per item, by index."""
+    checked = validation.check_batch(payload, now(), limits())
+    valid = [reading for reading, problems in checked if not problems]
+    stored = iter(store().insert(valid) if valid else ())
+    results = []
+    for index, (_, problems) in enumerate(checked):
+        if problems:
+            results.append({"index": index, "status": "rejected", "errors": problems})
+        else:
+            doc, created = next(stored)
+            results.append(
+                {"index": index, "status": "stored" if created else "already_stored", "_id": doc["_id"]}
+            )
+    return results
 
 
 def _fill(buckets: list[dict], query) -> list[dict]:

@@ -13,8 +13,8 @@ from typing import Any
 
 import orjson
 from bson import ObjectId
-from werkzeug.exceptions import NotFound
 from werkzeug.routing import BaseConverter
+from werkzeug.routing import ValidationError as RoutingValidationError
 
 from .errors import ApiError, ValidationError
 from .extjson import utc_naive
@@ -93,7 +93,8 @@ def _key_problem(key: str) -> str | None:
 def _clean(value: Any, path: str, depth: int, limits: "Limits", errors: list) -> Any:
     """Check a value at any depth; return it with Extended JSON wrappers decoded."""
     if isinstance(value, dict):
-        if len(value) == 1 and next(iter(value)) in ("$date", "$oid"):
+        # A wrapper is a value inside a reading; the reading itself has fields.
+        if depth > 0 and len(value) == 1 and next(iter(value)) in ("$date", "$oid"):
             try:
                 return parse_timestamp(value) if "$date" in value else parse_object_id(value)
             except ValueError as error:
@@ -131,6 +132,7 @@ class Limits:
 
     max_batch: int = 1000
     max_depth: int = 32
+    max_bytes: int = 64 * 1024
 
 
 def _check_label(reading: dict, field: str, errors: list) -> None:
@@ -148,6 +150,8 @@ def clean_reading(raw: Any, received: datetime | None, limits: Limits) -> tuple[
     """
     if not isinstance(raw, dict):
         return {}, [{"field": "", "detail": "a reading must be a JSON object"}]
+    if len(orjson.dumps(raw)) > limits.max_bytes:
+        return {}, [{"field": "", "detail": f"larger than {limits.max_bytes} bytes as JSON"}]
     errors: list = []
     raw_id = raw.get("_id")
     fields = {k: v for k, v in raw.items() if k not in ("_id", "timestamp")}
@@ -217,6 +221,22 @@ def parse_json(raw: bytes | str, field: str) -> Any:
         raise ValidationError([{"field": field, "detail": f"not valid JSON: {error}"}]) from None
 
 
+def check_batch(payload: list, received: datetime, limits: Limits) -> list[tuple[dict, list]]:
+    """Validate each item of a batch; return (document, problems) for each, in order."""
+    if not payload:
+        raise ValidationError([{"field": "", "detail": "a batch must hold at least one reading"}])
+    if len(payload) > limits.max_batch:
+        raise ApiError(f"a batch holds at most {limits.max_batch} readings; got {len(payload)}", status=413)
+    checked, seen = [], set()
+    for item in payload:
+        reading, problems = clean_reading(item, received, limits)
+        if "_id" in reading and reading["_id"] in seen:
+            problems.append({"field": "_id", "detail": "appears twice in the batch"})
+        seen.add(reading.get("_id"))
+        checked.append((reading, problems))
+    return checked
+
+
 def clean_readings(payload: Any, received: datetime, limits: Limits) -> list[dict]:
     """Validate a reading or a batch as a whole; return the documents to store."""
     if not isinstance(payload, list):
@@ -224,33 +244,27 @@ def clean_readings(payload: Any, received: datetime, limits: Limits) -> list[dic
         if errors:
             raise ValidationError(errors, "the reading")
         return [reading]
-    if not payload:
-        raise ValidationError([{"field": "", "detail": "a batch must hold at least one reading"}])
-    if len(payload) > limits.max_batch:
-        raise ApiError(f"a batch holds at most {limits.max_batch} readings; got {len(payload)}", status=413)
-    readings, errors, seen = [], [], set()
-    for index, item in enumerate(payload):
-        reading, problems = clean_reading(item, received, limits)
-        if "_id" in reading and reading["_id"] in seen:
-            problems.append({"field": "_id", "detail": "appears twice in the batch"})
-        seen.add(reading.get("_id"))
-        errors.extend({"index": index, **problem} for problem in problems)
-        readings.append(reading)
+    checked = check_batch(payload, received, limits)
+    errors = [
+        {"index": index, **problem} for index, (_, problems) in enumerate(checked) for problem in problems
+    ]
     if errors:
         bad = len({error["index"] for error in errors})
         raise ValidationError(errors, f"{bad} of {len(payload)} readings")
-    return readings
+    return [reading for reading, _ in checked]
 
 
 class ObjectIdConverter(BaseConverter):
-    """URL converter for reading ids; a malformed id is a 404 that says why."""
+    """URL converter for reading ids: a malformed id matches no rule, so 404s."""
 
     def to_python(self, value: str) -> ObjectId:
         """Parse the URL segment."""
         try:
             return parse_object_id(value)
         except ValueError:
-            raise NotFound(f"{value!r} is not a reading id (24 hexadecimal digits)") from None
+            # Werkzeug's contract: ValidationError means "this rule does not
+            # match". Any other exception escapes Flask-RESTful's error router.
+            raise RoutingValidationError() from None
 
     def to_url(self, value: ObjectId) -> str:
         """Format an id for a URL."""

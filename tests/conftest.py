@@ -7,7 +7,10 @@ dropped afterwards.
 
 import os
 import socket
+import subprocess
+import sys
 import uuid
+from pathlib import Path
 
 import mongomock
 import pytest
@@ -15,6 +18,21 @@ import pytest
 from flask_rest_service import create_app
 
 TEST_MONGO_URL = os.environ.get("TEST_MONGO_URL")
+ROOT = Path(__file__).resolve().parent.parent
+# The environment for subprocesses: no database settings leak in from outside.
+ROOT_ENV = {
+    k: v for k, v in os.environ.items() if k not in ("MONGO_URL", "MONGODB_URI", "MONGO_URI", "API_KEYS")
+}
+
+
+def run_python(code, check=True, **environ):
+    """Run Python code in a fresh process in the project folder."""
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env={**ROOT_ENV, **environ}, capture_output=True, text=True
+    )
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
 
 
 def make_app(**config):
@@ -60,7 +78,9 @@ def app(app_factory):
 @pytest.fixture
 def down_app(app_factory, dead_port):
     """An app whose database is a loopback port where nothing listens."""
-    return app_factory(MONGO_URI=f"mongodb://127.0.0.1:{dead_port}/rest", MONGO_TIMEOUT_MS=200)
+    return app_factory(
+        MONGO_URI=f"mongodb://127.0.0.1:{dead_port}/rest", MONGO_TIMEOUT_MS=200, CREATE_INDEXES=False
+    )
 
 
 @pytest.fixture

@@ -1,19 +1,6 @@
 """The package, the factory and the process settings."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def run_python(code, **environ):
-    env = {k: v for k, v in os.environ.items() if k not in ("MONGO_URL", "MONGODB_URI", "MONGO_URI")}
-    env.update(environ)
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr
-    return result
+from conftest import ROOT, run_python
 
 
 def test_importing_the_package_builds_no_app():
@@ -21,10 +8,12 @@ def test_importing_the_package_builds_no_app():
     assert result.stdout == "False\n"
 
 
-def test_procfile_target_is_built_on_first_use_and_does_not_connect(dead_port):
+def test_procfile_target_is_built_on_first_use_even_with_the_database_away(dead_port):
     code = "import flask_rest_service as m; print(m.app.config['STORE_KIND'], m.app is m.app)"
-    result = run_python(code, MONGO_URL=f"mongodb://127.0.0.1:{dead_port}/plant", CREATE_INDEXES="0")
+    uri = f"mongodb://127.0.0.1:{dead_port}/plant"
+    result = run_python(code, MONGO_URL=uri, MONGO_TIMEOUT_MS="200", CREATE_INDEXES="0")
     assert result.stdout == "mongodb True\n"
+    assert "could not check API keys (ServerSelectionTimeoutError)" in result.stderr
 
 
 def test_embedded_store_warns_loudly_at_start_up():

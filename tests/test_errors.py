@@ -47,6 +47,13 @@ class _Unreadable:
     readline = read
 
 
+def test_wrong_method_on_a_static_route_beside_the_id_route_is_405(client):
+    # Found by hypothesis: POST /readings/stats used to fall through to /readings/<id>.
+    response = client.post("/readings/stats", json={})
+    assert response.status_code == 405
+    assert response.mimetype == "application/problem+json"
+
+
 def test_unsupported_media_type_is_a_json_415(client):
     response = client.post("/readings/", data="x", content_type="text/csv")
     assert response.status_code == 415

@@ -13,6 +13,7 @@ def test_health_reports_ok_store_database_and_version(app, client):
         "store": app.config["STORE_KIND"],
         "database": app.config["MONGO_DBNAME"],
         "version": __version__,
+        "auth": "open",
     }
     if app.config["STORE_KIND"] == "embedded":
         expected["warning"] = "data is not persisted; set MONGO_URL"
@@ -28,6 +29,7 @@ def test_health_warns_that_the_embedded_store_is_not_persisted(app_factory):
         "database": "rest",
         "version": __version__,
         "warning": "data is not persisted; set MONGO_URL",
+        "auth": "open",
     }
 
 

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 import mongomock
 import pytest
 
-from flask_rest_service.maintenance import init_db_command
+from flask_rest_service.cli import init_db_command
 from flask_rest_service.readings import retention_command
 
 QUERY_INDEXES = {

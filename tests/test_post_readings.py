@@ -9,6 +9,7 @@ from conftest import problem_body
 
 T0 = "2026-03-01T10:00:00Z"
 T0_DATE = datetime(2026, 3, 1, 10, 0, 0)
+OID_TEXT = "65f0000000000000000000aa"
 
 
 def stored(readings):
@@ -162,6 +163,11 @@ def test_batch_with_already_stored_ids_succeeds_and_stores_the_rest(client, read
         (42, [{"field": "", "detail": "a reading must be a JSON object"}]),
         (None, [{"field": "", "detail": "a reading must be a JSON object"}]),
         ({"$where": 1}, [{"field": "$where", "detail": "field names must not start with '$'"}]),
+        (
+            {"$date": None},
+            [{"field": "$date", "detail": "field names must not start with '$'"}],
+        ),  # found by hypothesis
+        ({"$oid": OID_TEXT}, [{"field": "$oid", "detail": "field names must not start with '$'"}]),
         ({"a.b": 1}, [{"field": "a.b", "detail": "field names must not contain '.'"}]),
         ({"a\u0000b": 1}, [{"field": "a\u0000b", "detail": "field names must not contain NUL"}]),
         (

@@ -1,0 +1,222 @@
+"""API keys: scopes, hashed storage, and the check on every request.
+
+A key is ``rk_`` and 43 URL-safe characters (256 random bits). Only its
+SHA-256 is stored (``api_keys`` collection) or kept (keys from ``API_KEYS``);
+a random key that long needs no slow hash. Scopes nest: ``admin`` includes
+``write``, which includes ``read``.
+
+While no key exists at all the service is open (a first local try). Once
+one exists, every request but the health check needs a key. What the check
+learns is cached for ``AUTH_CACHE_SECONDS`` per process: a new first key or a
+revocation takes effect within that time.
+"""
+
+import hashlib
+import hmac
+import secrets
+import time
+from datetime import UTC, datetime
+
+from flask import current_app, g, request
+from pymongo.errors import DuplicateKeyError, PyMongoError
+
+from .errors import ApiError
+
+COLLECTION = "api_keys"
+SCOPES = ("read", "write", "admin")
+KEY_PREFIX = "rk_"
+MIN_ENV_KEY_LENGTH = 20
+REALM = 'Bearer realm="readings"'
+WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+OPEN_PATHS = {"/"}  # the health check
+
+
+class KeyManagementError(ValueError):
+    """A key management request that cannot be carried out."""
+
+
+def digest(key: str) -> str:
+    """Return the stored form of a key."""
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def allows(scope: str, needed: str) -> bool:
+    """Whether a key of ``scope`` may do what needs ``needed``."""
+    return SCOPES.index(scope) >= SCOPES.index(needed)
+
+
+def parse_env_keys(raw: str) -> list[dict]:
+    """Parse ``API_KEYS``: ``name:scope:key`` entries separated by commas."""
+    keys = []
+    for entry in filter(None, (part.strip() for part in raw.split(","))):
+        name, scope, key = (entry.split(":", 2) + ["", ""])[:3]
+        if not name or scope not in SCOPES or len(key) < MIN_ENV_KEY_LENGTH:
+            raise ValueError(
+                f"API_KEYS entries are name:scope:key with scope one of {', '.join(SCOPES)} "
+                f"and a key of at least {MIN_ENV_KEY_LENGTH} characters; got one for {name or '?'!r}"
+            )
+        keys.append({"name": name, "scope": scope, "hash": digest(key), "source": "environment"})
+    return keys
+
+
+class KeyStore:
+    """The API keys of one database, plus those from the environment."""
+
+    def __init__(self, db, env_keys: list[dict]):
+        self.keys = db[COLLECTION]
+        self.env_keys = {key["hash"]: key for key in env_keys}
+
+    def create_indexes(self) -> None:
+        """Make names and hashes unique."""
+        self.keys.create_index("name", unique=True, name="name")
+        self.keys.create_index("hash", unique=True, name="hash")
+
+    def create(self, name: str, scope: str) -> str:
+        """Store a new key; return it (the only time it is shown)."""
+        if scope not in SCOPES:
+            raise KeyManagementError(f"scope must be one of {', '.join(SCOPES)}")
+        self.create_indexes()
+        key = KEY_PREFIX + secrets.token_urlsafe(32)
+        now = datetime.now(UTC).replace(tzinfo=None)
+        try:
+            self.keys.insert_one(
+                {"name": name, "scope": scope, "hash": digest(key), "created": now, "last_used": None}
+            )
+        except DuplicateKeyError:
+            raise KeyManagementError(f"a key named {name!r} exists; revoke it first") from None
+        return key
+
+    def list(self) -> list[dict]:
+        """Every key's name, scope, created and last used; never the key or its hash."""
+        stored = self.keys.find({}, {"_id": 0, "hash": 0}).sort("name")
+        env = [
+            {"name": k["name"], "scope": k["scope"], "source": "environment"} for k in self.env_keys.values()
+        ]
+        return [*stored, *env]
+
+    def revoke(self, name: str) -> bool:
+        """Delete a stored key; return whether it existed."""
+        return self.keys.delete_one({"name": name}).deleted_count == 1
+
+    def any(self) -> bool:
+        """Whether any key exists at all."""
+        return bool(self.env_keys) or self.keys.find_one({}, {"_id": 1}) is not None
+
+    def find(self, key: str) -> dict | None:
+        """Return the key's record, or None; the hashes are compared in constant time."""
+        hashed = digest(key)
+        record = self.env_keys.get(hashed) or self.keys.find_one({"hash": hashed}, {"_id": 0})
+        if record is not None and hmac.compare_digest(record["hash"], hashed):
+            return record
+        return None
+
+    def touch(self, name: str) -> None:
+        """Record that a stored key was used."""
+        self.keys.update_one({"name": name}, {"$set": {"last_used": datetime.now(UTC).replace(tzinfo=None)}})
+
+
+def presented_key() -> str | None:
+    """The key sent as ``X-API-Key`` or ``Authorization: Bearer``."""
+    key = request.headers.get("X-API-Key")
+    if key:
+        return key.strip()
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer" and value.strip():
+        return value.strip()
+    return None
+
+
+class Guard:
+    """Decides per request whether it may proceed; caches what it learns."""
+
+    def __init__(self, store: KeyStore, cache_seconds: float, required: bool = False):
+        self.store = store
+        self.cache_seconds = cache_seconds
+        self.required = required  # REQUIRE_API_KEYS: never open, even with no key
+        self._any: tuple[float, bool] = (float("-inf"), False)
+        self._known: dict[str, tuple[float, dict]] = {}
+
+    def is_open(self) -> bool:
+        """Whether no key exists (cached)."""
+        if self.required:
+            return False
+        checked, exists = self._any
+        if time.monotonic() - checked >= self.cache_seconds:
+            exists = self.store.any()
+            self._any = (time.monotonic(), exists)
+        return not exists
+
+    def identify(self, key: str) -> dict | None:
+        """Return the key's record (cached), or None; marks stored keys used."""
+        hashed = digest(key)
+        cached = self._known.get(hashed)
+        if cached and time.monotonic() - cached[0] < self.cache_seconds:
+            return cached[1]
+        record = self.store.find(key)
+        if record is None:
+            self._known.pop(hashed, None)
+            return None
+        if record.get("source") != "environment":
+            self.store.touch(record["name"])  # at most once per cache period
+        self._known[hashed] = (time.monotonic(), record)
+        return record
+
+
+def rate_limit_key() -> str:
+    """Whom a request counts against: its key once checked, else its address."""
+    name = g.get("api_key")
+    return f"key:{name}" if name else f"addr:{request.remote_addr}"
+
+
+def announce(app) -> None:
+    """At start-up: warn when open; refuse to start without keys if they are required."""
+    store: KeyStore = app.extensions["keys"]
+    try:
+        exists = store.any()
+    except PyMongoError as error:
+        app.logger.warning("could not check API keys (%s); each request will", type(error).__name__)
+        return
+    if not exists and app.config["REQUIRE_API_KEYS"]:
+        raise SystemExit(
+            "REQUIRE_API_KEYS is set and no API key exists: create one with "
+            "'flask --app flask_rest_service keys create NAME --scope admin' or set API_KEYS"
+        )
+    if not exists:
+        app.logger.warning(
+            "OPEN MODE: no API key exists, so anyone can read and write; create one to lock it"
+        )
+
+
+def needed_scope() -> str:
+    """The scope the current request needs."""
+    return "write" if request.method in WRITE_METHODS else "read"
+
+
+def check_request() -> None:
+    """Let the request through, or raise 401/403 (run before every request)."""
+    g.api_key = None
+    if request.method == "OPTIONS" or request.path in OPEN_PATHS:
+        return
+    guard: Guard = current_app.extensions["guard"]
+    if guard.is_open():
+        return
+    key = presented_key()
+    if key is None:
+        raise Unauthorized("an API key is required: send it as X-API-Key or Authorization: Bearer")
+    record = guard.identify(key)
+    if record is None:
+        raise Unauthorized("unknown API key", error="invalid_token")
+    needed = needed_scope()
+    if not allows(record["scope"], needed):
+        raise ApiError(f"this key's scope is {record['scope']}; {request.method} needs {needed}", status=403)
+    g.api_key = record["name"]
+
+
+class Unauthorized(ApiError):
+    """A 401 that tells the client how to authenticate."""
+
+    status = 401
+
+    def __init__(self, detail: str, error: str | None = None):
+        challenge = REALM + (f', error="{error}"' if error else "")
+        super().__init__(detail, headers={"WWW-Authenticate": challenge})

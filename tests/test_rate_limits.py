@@ -1,0 +1,74 @@
+"""Rate limits per key (per address when open), in memory or in Redis."""
+
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+from conftest import problem_body
+
+
+def hit(client, times, **headers):
+    return [client.get("/readings/", headers=headers).status_code for _ in range(times)]
+
+
+def test_over_the_limit_is_429_with_retry_after(app_factory):
+    client = app_factory(RATE_LIMIT="3/minute").test_client()
+    assert hit(client, 3) == [200, 200, 200]
+    response = client.get("/readings/")
+    assert response.status_code == 429
+    assert 0 < int(response.headers["Retry-After"]) <= 60
+    assert response.json == problem_body(429, "Too Many Requests", "3 per 1 minute")
+
+
+def test_limits_count_per_key(app_factory):
+    app = app_factory(RATE_LIMIT="2/minute", AUTH_CACHE_SECONDS=0)
+    first = app.extensions["keys"].create("a", "read")
+    second = app.extensions["keys"].create("b", "read")
+    client = app.test_client()
+    assert hit(client, 3, **{"X-API-Key": first}) == [200, 200, 429]
+    assert hit(client, 2, **{"X-API-Key": second}) == [200, 200]
+
+
+def test_limits_count_per_address_when_open(app_factory):
+    client = app_factory(RATE_LIMIT="1/minute").test_client()
+    assert client.get("/readings/", environ_base={"REMOTE_ADDR": "10.0.0.1"}).status_code == 200
+    assert client.get("/readings/", environ_base={"REMOTE_ADDR": "10.0.0.1"}).status_code == 429
+    assert client.get("/readings/", environ_base={"REMOTE_ADDR": "10.0.0.2"}).status_code == 200
+
+
+def test_no_limit_when_turned_off(app_factory):
+    client = app_factory(RATE_LIMIT=None).test_client()
+    assert set(hit(client, 20)) == {200}
+
+
+@pytest.fixture
+def redis_url():
+    """A real Redis server on a free loopback port (.ci/run installs redis-server)."""
+    server_binary = shutil.which("redis-server")
+    if server_binary is None:
+        pytest.skip("redis-server is not installed (.ci/run installs it)")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [server_binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+    )
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    yield f"redis://127.0.0.1:{port}/0"
+    server.terminate()
+    server.wait()
+
+
+def test_limits_are_shared_through_redis(app_factory, redis_url):
+    # Two apps stand for two dynos: the limit is counted across both.
+    first = app_factory(RATE_LIMIT="3/minute", RATELIMIT_STORAGE_URI=redis_url).test_client()
+    second = app_factory(RATE_LIMIT="3/minute", RATELIMIT_STORAGE_URI=redis_url).test_client()
+    assert hit(first, 2) + hit(second, 2) == [200, 200, 200, 429]
