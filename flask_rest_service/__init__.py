@@ -8,6 +8,7 @@ from flask import Flask, current_app, request
 from flask_cors import CORS
 from flask_limiter import Limiter
 from flask_pymongo import PyMongo
+from flask_swagger_ui import get_swaggerui_blueprint
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -56,6 +57,9 @@ def create_app(config=None) -> Flask:
     from .resources import register
 
     register(api)
+    # Swagger UI's assets come from the flask-swagger-ui package: no CDN.
+    docs = get_swaggerui_blueprint("/docs", "/openapi.json", {"app_name": "Sensor readings API"})
+    app.register_blueprint(docs)
     return app
 
 

@@ -28,7 +28,8 @@ KEY_PREFIX = "rk_"
 MIN_ENV_KEY_LENGTH = 20
 REALM = 'Bearer realm="readings"'
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-OPEN_PATHS = {"/"}  # the health check
+OPEN_PATHS = {"/", "/openapi.json"}  # the health check and the API's description
+OPEN_PREFIXES = ("/docs/",)  # Swagger UI's page and assets
 
 
 class KeyManagementError(ValueError):
@@ -195,7 +196,7 @@ def needed_scope() -> str:
 def check_request() -> None:
     """Let the request through, or raise 401/403 (run before every request)."""
     g.api_key = None
-    if request.method == "OPTIONS" or request.path in OPEN_PATHS:
+    if request.method == "OPTIONS" or request.path in OPEN_PATHS or request.path.startswith(OPEN_PREFIXES):
         return
     guard: Guard = current_app.extensions["guard"]
     if guard.is_open():

@@ -13,7 +13,7 @@ from flask import current_app, request, url_for
 from flask_restful import Resource
 from pymongo.errors import PyMongoError
 
-from . import bodies, export, queries, validation
+from . import bodies, export, openapi, queries, validation
 from .errors import ApiError
 from .extjson import epoch_millis
 from .readings import EPOCH, STATISTICS, ReadingStore
@@ -56,6 +56,17 @@ class Root(Resource):
         except PyMongoError:
             raise ApiError("the database cannot be reached", status=503, extra=health) from None
         return {"status": "OK", **health}
+
+
+class OpenApiDocument(Resource):
+    """The OpenAPI document of this service."""
+
+    def get(self):
+        """Return the OpenAPI 3.1 document."""
+        extensions = current_app.extensions
+        if "openapi" not in extensions:
+            extensions["openapi"] = openapi.build(current_app)
+        return extensions["openapi"]
 
 
 class ReadingList(Resource):
@@ -220,6 +231,7 @@ def _fill(buckets: list[dict], query) -> list[dict]:
 def register(api) -> None:
     """Add every resource to the Api: the whole URL map."""
     api.add_resource(Root, "/")
+    api.add_resource(OpenApiDocument, "/openapi.json")
     api.add_resource(ReadingList, "/readings/")
     api.add_resource(ReadingStats, "/readings/stats")
     api.add_resource(ReadingExport, "/readings/export")

@@ -87,3 +87,10 @@ def test_unreachable_database_gives_503_with_retry_after(down_app, method, url, 
     assert response.json == problem_body(
         503, "Service Unavailable", "the database cannot be reached; try again shortly"
     )
+
+
+@pytest.mark.parametrize(("path", "target"), [("/docs", "/docs/"), ("/readings", "/readings/")])
+def test_missing_trailing_slash_redirects(client, path, target):
+    response = client.get(path)
+    assert response.status_code == 308
+    assert response.headers["Location"] == "http://localhost" + target
