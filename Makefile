@@ -6,8 +6,9 @@ BIN := $(VENV)/bin
 
 .PHONY: run test lint clean
 
+# The Procfile's own web line, as Heroku runs it (gunicorn reads gunicorn.conf.py).
 run: $(VENV)/.run-installed
-	$(BIN)/gunicorn flask_rest_service:app
+	PATH="$(CURDIR)/$(BIN):$$PATH" sh -c "$$(sed -n 's/^web: //p' Procfile)"
 
 test: $(VENV)/.dev-installed lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

@@ -16,5 +16,8 @@ timeout = 25
 graceful_timeout = 25
 
 accesslog = "-"
+# The service logs its own line per request too; this one carries its request id.
+access_log_format = '%(h)s "%(r)s" %(s)s %(b)s %(M)sms request_id=%({x-request-id}o)s'
+
 # Heroku's router is the only peer that reaches a dyno; trust its X-Forwarded-*.
 forwarded_allow_ips = "*"

@@ -12,7 +12,7 @@ from flask_swagger_ui import get_swaggerui_blueprint
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import auth, cli, embedded, maintenance
+from . import auth, cli, embedded, logs, maintenance
 from . import config as settings
 from .errors import ProblemApi, handle_error
 from .extjson import dumps
@@ -36,8 +36,9 @@ def create_app(config=None) -> Flask:
     app.url_map.converters["ObjectId"] = ObjectIdConverter
     app.register_error_handler(Exception, handle_error)
 
-    # In this order: refuse oversized bodies, check the key, then count the
-    # request against the key's (or the address's) rate limit.
+    # In this order: name the request, refuse oversized bodies, check the
+    # key, then count the request against the key's (or address's) limit.
+    logs.init_app(app)
     app.before_request(_refuse_large_bodies)
     app.before_request(auth.check_request)
     _limit_rates(app)

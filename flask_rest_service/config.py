@@ -77,6 +77,13 @@ def _flag(environ: Mapping[str, str], name: str, default: bool) -> bool:
     return raw in TRUE
 
 
+def _choice(environ: Mapping[str, str], name: str, choices: tuple[str, ...]) -> str:
+    raw = environ.get(name, "").strip().lower() or choices[0]
+    if raw not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return raw
+
+
 def _rate_limit(raw: str) -> str | None:
     raw = raw.strip()
     if raw.lower() in ("", "off", "0", "none"):
@@ -99,6 +106,7 @@ def from_env(environ: Mapping[str, str] = os.environ) -> dict:
         "REQUIRE_API_KEYS": _flag(environ, "REQUIRE_API_KEYS", False),
         "RATE_LIMIT": _rate_limit(environ.get("RATE_LIMIT", "600/minute")),
         "RATELIMIT_STORAGE_URI": environ.get("RATELIMIT_STORAGE_URI") or "memory://",
+        "LOG_FORMAT": _choice(environ, "LOG_FORMAT", ("text", "json")),
         "CORS_ORIGINS": [
             origin.strip() for origin in environ.get("CORS_ORIGINS", "").split(",") if origin.strip()
         ],

@@ -9,7 +9,7 @@ from itertools import chain
 from urllib.parse import urlencode
 
 from bson import ObjectId
-from flask import current_app, request, url_for
+from flask import current_app, g, request, url_for
 from flask_restful import Resource
 from pymongo.errors import PyMongoError
 
@@ -94,6 +94,7 @@ class ReadingList(Resource):
             return _store_partial(payload if isinstance(payload, list) else [payload]), 207
         readings = validation.clean_readings(payload, now(), limits())
         stored = store().insert(readings)
+        g.readings = len(stored)  # for the request's log line
         if isinstance(payload, list):
             return [doc for doc, _ in stored], 201
         doc, created = stored[0]
@@ -205,6 +206,7 @@ def _store_partial(payload: list) -> list[dict]:
     checked = validation.check_batch(payload, now(), limits())
     valid = [reading for reading, problems in checked if not problems]
     stored = iter(store().insert(valid) if valid else ())
+    g.readings = len(valid)
     results = []
     for index, (_, problems) in enumerate(checked):
         if problems:

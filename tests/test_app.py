@@ -27,12 +27,22 @@ def test_procfile_runs_gunicorn_on_the_package():
 
 
 def gunicorn_settings(**environ):
-    code = "import runpy, json; s = runpy.run_path('gunicorn.conf.py'); print(s['workers'], s['bind'])"
+    code = (
+        "import runpy; s = runpy.run_path('gunicorn.conf.py'); "
+        "print(s['workers'], s['bind'], s['timeout'], s['graceful_timeout'], s['accesslog'], s['forwarded_allow_ips'])"
+    )
     return run_python(code, **environ).stdout.split()
 
 
 def test_gunicorn_runs_one_worker_on_the_embedded_store():
-    assert gunicorn_settings(WEB_CONCURRENCY="4", PORT="8123") == ["1", "0.0.0.0:8123"]
+    assert gunicorn_settings(WEB_CONCURRENCY="4", PORT="8123")[:2] == ["1", "0.0.0.0:8123"]
+
+
+def test_gunicorn_fits_herokus_limits():
+    # Heroku's router drops a request after 30 s and kills a dyno 30 s after SIGTERM.
+    workers, bind, timeout, graceful, accesslog, forwarded = gunicorn_settings(PORT="5000")
+    assert int(timeout) < 30 and int(graceful) < 30
+    assert (accesslog, forwarded) == ("-", "*")
 
 
 def test_gunicorn_runs_web_concurrency_workers_on_mongodb():
