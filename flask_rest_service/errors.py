@@ -72,8 +72,10 @@ def handle_error(error: Exception):
     """Turn any exception into a problem+json response."""
     if isinstance(error, ApiError):
         return problem(error.status, error.detail, error.errors, error.headers, error.extra)
-    if isinstance(error, HTTPException) and error.code < 400:
-        return error.get_response()  # a redirect (/docs -> /docs/), not an error
+    if isinstance(error, HTTPException) and (error.code < 400 or error.response is not None):
+        # A redirect (/docs -> /docs/), or an answer already made (the 429
+        # built where the rate limit was breached).
+        return error.get_response()
     if isinstance(error, HTTPException):
         headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
         return problem(error.code, _http_detail(error), headers=headers)

@@ -9,7 +9,7 @@ from itertools import chain
 from urllib.parse import urlencode
 
 from bson import ObjectId
-from flask import current_app, g, request, url_for
+from flask import current_app, g, request
 from flask_restful import Resource
 from pymongo.errors import PyMongoError
 
@@ -98,7 +98,7 @@ class ReadingList(Resource):
         if isinstance(payload, list):
             return [doc for doc, _ in stored], 201
         doc, created = stored[0]
-        location = url_for("reading", id=doc["_id"])
+        location = f"{request.script_root}/readings/{doc['_id']}"  # url_for costs 6% of a POST
         return doc, 201 if created else 200, {"Location": location}
 
     def delete(self):

@@ -30,7 +30,8 @@ def test_text_line_per_request(client, capsys):
 def test_request_id_is_echoed_or_generated(client):
     assert client.get("/", headers={"X-Request-ID": "router-id-1"}).headers["X-Request-ID"] == "router-id-1"
     generated = client.get("/").headers["X-Request-ID"]
-    assert re.fullmatch(r"[0-9a-f]{32}", generated)
+    assert re.fullmatch(r"[0-9a-f]{12}-[0-9a-f]+", generated)
+    assert client.get("/").headers["X-Request-ID"] != generated
     assert (
         client.get("/", headers={"X-Request-ID": "bad id with spaces"}).headers["X-Request-ID"]
         != "bad id with spaces"

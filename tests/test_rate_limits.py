@@ -31,6 +31,12 @@ def test_limits_count_per_key(app_factory):
     assert hit(client, 2, **{"X-API-Key": second}) == [200, 200]
 
 
+def test_one_budget_across_every_endpoint(app_factory):
+    client = app_factory(RATE_LIMIT="3/minute").test_client()
+    codes = [client.get(path).status_code for path in ("/readings/", "/sensors/", "/readings/export", "/sensors/")]
+    assert codes == [200, 200, 200, 429]
+
+
 def test_limits_count_per_address_when_open(app_factory):
     client = app_factory(RATE_LIMIT="1/minute").test_client()
     assert client.get("/readings/", environ_base={"REMOTE_ADDR": "10.0.0.1"}).status_code == 200
