@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint clean
+.PHONY: run test lint bench clean
 
 # The Procfile's own web line, as Heroku runs it (gunicorn reads gunicorn.conf.py).
 run: $(VENV)/.run-installed
@@ -16,6 +16,12 @@ test: $(VENV)/.dev-installed lint
 lint: $(VENV)/.dev-installed
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+# Benchmark (not part of the tests): writes bench/RESULTS.md and bench/ratios.png.
+bench: $(VENV)/.dev-installed
+	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
+	command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } || echo "no wrk: using bench/loadgen.py"
+	cd bench && ../$(BIN)/python run.py $(BENCH_ARGS)
 
 $(VENV)/.run-installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)

@@ -1,7 +1,8 @@
 """gunicorn settings for the benchmark: one worker, and seeding before it serves.
 
 ``BENCH_SEED=N`` inserts N readings straight into the worker's store once it
-has loaded the app (``post_worker_init``), the same way for every contender:
+has loaded the app (``post_worker_init``), the same way for every contender
+(ids are the reading's number as 24 hex digits, so all hold the same ids):
 sensors s0.. (``BENCH_SENSORS``, default 5), one reading every 6 s from 2026-01-01, values 0.1 apart. On a
 real MongoDB (MONGO_URL) the collection is emptied first.
 """
@@ -9,6 +10,8 @@ real MongoDB (MONGO_URL) the collection is emptied first.
 import os
 import sys
 from datetime import datetime, timedelta
+
+from bson import ObjectId
 
 workers = 1
 accesslog = "-"  # every contender logs access, as a deployment would
@@ -33,7 +36,7 @@ def post_worker_init(worker):
     for first in range(0, count, 10_000):
         collection.insert_many(
             [
-                {"sensor": f"s{n % sensors}", "type": "temperature", "value": round(n * 0.1, 1),
+                {"_id": ObjectId(f"{n:024x}"), "sensor": f"s{n % sensors}", "type": "temperature", "value": round(n * 0.1, 1),
                  "timestamp": START + timedelta(seconds=6 * n)}
                 for n in range(first, min(first + 10_000, count))
             ]

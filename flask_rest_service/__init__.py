@@ -15,7 +15,7 @@ from flask_swagger_ui import get_swaggerui_blueprint
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import auth, cli, embedded, logs, maintenance
+from . import auth, cli, dashboard, embedded, logs, maintenance
 from . import config as settings
 from .errors import ProblemApi, handle_error, problem
 from .extjson import dumps
@@ -64,6 +64,7 @@ def create_app(config=None) -> Flask:
     # Swagger UI's assets come from the flask-swagger-ui package: no CDN.
     docs = get_swaggerui_blueprint("/docs", "/openapi.json", {"app_name": "Sensor readings API"})
     app.register_blueprint(docs)
+    app.register_blueprint(dashboard.blueprint)
     return app
 
 

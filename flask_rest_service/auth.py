@@ -28,8 +28,10 @@ KEY_PREFIX = "rk_"
 MIN_ENV_KEY_LENGTH = 20
 REALM = 'Bearer realm="readings"'
 WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
-OPEN_PATHS = {"/", "/openapi.json"}  # the health check and the API's description
-OPEN_PREFIXES = ("/docs/",)  # Swagger UI's page and assets
+# The health check, the API's description and the dashboard page hold no
+# readings; Swagger UI's and the dashboard's assets neither.
+OPEN_PATHS = {"/", "/openapi.json", "/dashboard", "/favicon.ico"}
+OPEN_PREFIXES = ("/docs/", "/static/")
 
 
 class KeyManagementError(ValueError):

@@ -28,6 +28,8 @@ INTEGER_SETTINGS = {
     "MAX_INFLATED_LENGTH": (16 * 1024 * 1024, 1024),
     "MAX_READING_BYTES": (64 * 1024, 64),
     "AUTH_CACHE_SECONDS": (5, 0),
+    "DASHBOARD_REFRESH_SECONDS": (10, 1),
+    "QUIET_AFTER_MINUTES": (15, 1),
     # Proxies in front whose X-Forwarded-For/-Proto to trust: Heroku's router
     # is one (Heroku sets DYNO); elsewhere none unless told.
     "FORWARDED_HOPS": (None, 0),

@@ -33,7 +33,9 @@ def test_limits_count_per_key(app_factory):
 
 def test_one_budget_across_every_endpoint(app_factory):
     client = app_factory(RATE_LIMIT="3/minute").test_client()
-    codes = [client.get(path).status_code for path in ("/readings/", "/sensors/", "/readings/export", "/sensors/")]
+    codes = [
+        client.get(path).status_code for path in ("/readings/", "/sensors/", "/readings/export", "/sensors/")
+    ]
     assert codes == [200, 200, 200, 429]
 
 

@@ -14,7 +14,7 @@ from flask import Flask, Response, request
 from pymongo import MongoClient
 
 from flask_rest_service.queries import Filters, StatsQuery
-from flask_rest_service.readings import stats_pipeline
+from flask_rest_service.readings import NEWEST_FIRST, stats_pipeline
 
 app = Flask(__name__)
 MONGO_URL = os.environ.get("MONGO_URL")
@@ -40,7 +40,8 @@ def create():
 
 @app.get("/readings/")
 def page():
-    return _json(list(readings.find({}).limit(int(request.args.get("limit", 1000)))))
+    # The service's own store call: newest first (the index order on MongoDB).
+    return _json(list(readings.find({}).sort(NEWEST_FIRST).limit(int(request.args.get("limit", 1000)))))
 
 
 @app.get("/readings/<oid>")

@@ -1,0 +1,333 @@
+// The dashboard: reads the API with the user's key and draws what it finds.
+// Plain JavaScript and SVG: no library, no build step, nothing from a CDN.
+"use strict";
+
+const REFRESH_SECONDS = Number(document.body.dataset.refreshSeconds) || 10;
+const QUIET_MINUTES = Number(document.body.dataset.quietMinutes) || 15;
+const KEY_STORAGE = "readings-api-key";
+// Each range asks /readings/stats for a bucket width giving 60 to 96 points.
+const RANGES = {
+  "1h": { ms: 3600e3, interval: "1m" },
+  "24h": { ms: 86400e3, interval: "15m" },
+  "7d": { ms: 7 * 86400e3, interval: "2h" },
+  "30d": { ms: 30 * 86400e3, interval: "12h" },
+};
+
+const state = { sensor: null, range: "24h", timer: null, locked: false };
+const $ = (id) => document.getElementById(id);
+
+class ApiError extends Error {
+  constructor(status, detail) {
+    super(detail);
+    this.status = status;
+    this.detail = detail;
+  }
+}
+
+function date(value) {
+  // Extended JSON: {"$date": "2026-03-01T10:00:00Z"} or {"$date": {"$numberLong": "..."}}
+  const inner = value && value.$date !== undefined ? value.$date : value;
+  return new Date(inner && inner.$numberLong !== undefined ? Number(inner.$numberLong) : inner);
+}
+
+async function api(path) {
+  const headers = {};
+  const key = sessionStorage.getItem(KEY_STORAGE);
+  if (key) headers["X-API-Key"] = key;
+  let response;
+  try {
+    response = await fetch(path, { headers });
+  } catch (error) {
+    throw new ApiError(0, "the service cannot be reached");
+  }
+  if (!response.ok) {
+    let detail = response.statusText;
+    try {
+      detail = (await response.json()).detail || detail;
+    } catch (error) { /* not JSON */ }
+    throw new ApiError(response.status, detail);
+  }
+  return response;
+}
+
+function ago(when) {
+  const seconds = Math.max(0, (Date.now() - when.getTime()) / 1000);
+  if (seconds < 60) return `${Math.round(seconds)} s ago`;
+  if (seconds < 3600) return `${Math.round(seconds / 60)} min ago`;
+  if (seconds < 86400) return `${Math.round(seconds / 3600)} h ago`;
+  return `${Math.round(seconds / 86400)} d ago`;
+}
+
+function formatNumber(value) {
+  if (value === null || value === undefined) return "–";
+  if (typeof value !== "number") return String(value);
+  return Math.abs(value) >= 1000 || Number.isInteger(value) ? value.toLocaleString() : value.toFixed(2);
+}
+
+function say(text, isError) {
+  $("message").textContent = text;
+  $("message").className = isError ? "error" : "";
+}
+
+function element(tag, attributes, text) {
+  const node = document.createElementNS(
+    ["svg", "path", "line", "text", "circle", "g", "rect"].includes(tag) ? "http://www.w3.org/2000/svg" : "http://www.w3.org/1999/xhtml",
+    tag,
+  );
+  for (const [name, value] of Object.entries(attributes || {})) node.setAttribute(name, value);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+// --- sensors -----------------------------------------------------------------
+
+function renderSensors(sensors) {
+  const list = $("sensors");
+  const items = sensors.map((entry) => {
+    const last = date(entry.last);
+    const quiet = Date.now() - last.getTime() > QUIET_MINUTES * 60e3;
+    const latest = entry.latest || {};
+    const li = element("li", { "data-sensor": entry.sensor });
+    if (quiet) li.classList.add("quiet");
+    if (entry.sensor === state.sensor) li.classList.add("selected");
+    const button = element("button", { type: "button" });
+    button.append(
+      element("span", { class: "name" }, entry.sensor),
+      element("span", { class: "value" }, formatNumber(latest.value) + (latest.type ? ` ${latest.type}` : "")),
+      element("span", { class: "meta" },
+        `${quiet ? "quiet · " : ""}last ${ago(last)} · ${entry.count.toLocaleString()} reading${entry.count === 1 ? "" : "s"}`),
+    );
+    button.addEventListener("click", () => select(entry.sensor));
+    li.append(button);
+    return li;
+  });
+  list.replaceChildren(...items);
+  $("no-sensors").hidden = sensors.length > 0;
+}
+
+// --- chart -------------------------------------------------------------------
+
+// Round axis values: steps of 1, 2 or 5 times a power of ten, about five of them.
+function niceTicks(low, high) {
+  const raw = (high - low) / 4;
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw);
+  const ticks = [];
+  for (let v = Math.floor(low / step) * step; v <= high + step * 1e-9; v += step) ticks.push(Number(v.toPrecision(12)));
+  if (ticks[ticks.length - 1] < high) ticks.push(Number((ticks[ticks.length - 1] + step).toPrecision(12)));
+  return ticks;
+}
+
+function timeLabel(when, rangeMs) {
+  if (rangeMs <= 86400e3) return when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return when.toLocaleDateString([], { month: "short", day: "numeric" })
+    + (rangeMs <= 7 * 86400e3 ? ` ${when.toLocaleTimeString([], { hour: "2-digit" })}` : "");
+}
+
+function renderChart(stats) {
+  const svg = $("chart");
+  const width = svg.clientWidth || 600;
+  const height = svg.clientHeight || 280;
+  const pad = { left: 52, right: 12, top: 22, bottom: 36 };
+  const since = date(stats.since).getTime();
+  const until = date(stats.until).getTime();
+  const buckets = stats.buckets.map((b) => ({ ...b, t: date(b.start).getTime() }));
+  const full = buckets.filter((b) => b.count > 0);
+  let low = Math.min(...full.map((b) => b.min));
+  let high = Math.max(...full.map((b) => b.max));
+  if (!full.length) { low = 0; high = 1; }
+  if (low === high) { low -= 1; high += 1; }
+  const ticks = niceTicks(low, high);
+  low = ticks[0];
+  high = ticks[ticks.length - 1];
+  const x = (t) => pad.left + ((t - since) / (until - since)) * (width - pad.left - pad.right);
+  const y = (v) => pad.top + (1 - (v - low) / (high - low)) * (height - pad.top - pad.bottom);
+  const step = RANGES[state.range].ms / buckets.length || 1;
+  const centre = (b) => x(b.t + step / 2);
+
+  const nodes = [];
+  // Grid and axis labels, with units: time of day or dates, and the field's values.
+  for (const v of ticks) {
+    nodes.push(element("line", { class: "grid", x1: pad.left, x2: width - pad.right, y1: y(v), y2: y(v) }));
+    nodes.push(element("text", { x: pad.left - 6, y: y(v) + 4, "text-anchor": "end" }, formatNumber(v)));
+  }
+  const parts = width < 500 ? 2 : 4; // fewer time labels on a phone
+  for (let i = 0; i <= parts; i++) {
+    const t = since + ((until - since) * i) / parts;
+    nodes.push(element("text", { x: x(t), y: height - pad.bottom + 16, "text-anchor": i === 0 ? "start" : i === parts ? "end" : "middle" },
+      timeLabel(new Date(t), until - since)));
+  }
+  nodes.push(element("text", { x: width - pad.right, y: height - 4, "text-anchor": "end" },
+    `time (${Intl.DateTimeFormat().resolvedOptions().timeZone || "local"}), ${stats.interval} buckets`));
+  nodes.push(element("text", { x: pad.left, y: 12 }, stats.field));
+  nodes.push(element("line", { class: "axis", x1: pad.left, x2: pad.left, y1: pad.top, y2: height - pad.bottom }));
+  nodes.push(element("line", { class: "axis", x1: pad.left, x2: width - pad.right, y1: height - pad.bottom, y2: height - pad.bottom }));
+
+  // Runs of non-empty buckets: an empty bucket (fill=null) breaks band and line, so a gap shows.
+  const runs = [];
+  let run = [];
+  for (const b of buckets) {
+    if (b.count > 0) run.push(b);
+    else if (run.length) { runs.push(run); run = []; }
+  }
+  if (run.length) runs.push(run);
+  for (const r of runs) {
+    const top = r.map((b) => `${centre(b)},${y(b.max)}`);
+    const bottom = r.slice().reverse().map((b) => `${centre(b)},${y(b.min)}`);
+    const halfWidth = r.length === 1 ? 2 : 0;
+    nodes.push(element("path", { class: "band", d: `M${top.join("L")}L${bottom.join("L")}Z`, "stroke-width": halfWidth }));
+    nodes.push(element("path", { class: "avg", d: `M${r.map((b) => `${centre(b)},${y(b.avg)}`).join("L")}` }));
+  }
+  for (const b of full) nodes.push(element("circle", { class: "point", cx: centre(b), cy: y(b.avg), r: 2.5 }));
+  const cursor = element("line", { class: "cursor", y1: pad.top, y2: height - pad.bottom, visibility: "hidden" });
+  nodes.push(cursor);
+
+  svg.replaceChildren(...nodes);
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.dataset.points = String(full.length);
+  svg.dataset.buckets = String(buckets.length);
+  $("chart-caption").textContent = full.length
+    ? `Average per ${stats.interval} with the min–max band; ${full.length} of ${buckets.length} buckets hold readings.`
+    : "No numeric readings in this range.";
+
+  // Hover: the nearest bucket's figures.
+  svg.onmousemove = (event) => {
+    const box = svg.getBoundingClientRect();
+    const px = ((event.clientX - box.left) / box.width) * width;
+    let best = null;
+    for (const b of buckets) if (!best || Math.abs(centre(b) - px) < Math.abs(centre(best) - px)) best = b;
+    if (!best) return;
+    cursor.setAttribute("x1", centre(best));
+    cursor.setAttribute("x2", centre(best));
+    cursor.setAttribute("visibility", "visible");
+    const tip = $("tooltip");
+    tip.hidden = false;
+    tip.textContent = best.count
+      ? `${new Date(best.t).toLocaleString()} · avg ${formatNumber(best.avg)} · min ${formatNumber(best.min)} · max ${formatNumber(best.max)} · ${best.count} readings`
+      : `${new Date(best.t).toLocaleString()} · no readings`;
+    tip.style.left = `${Math.min(box.width - tip.offsetWidth - 4, Math.max(0, (centre(best) / width) * box.width + 8))}px`;
+    tip.style.top = "8px";
+  };
+  svg.onmouseleave = () => {
+    cursor.setAttribute("visibility", "hidden");
+    $("tooltip").hidden = true;
+  };
+}
+
+// --- latest readings -----------------------------------------------------------
+
+function renderLatest(readings) {
+  const rows = readings.map((reading) => {
+    const { _id, sensor, type, value, timestamp, ...other } = reading;
+    const tr = element("tr");
+    tr.append(
+      element("td", {}, date(timestamp).toLocaleString()),
+      element("td", { class: "num" }, formatNumber(value)),
+      element("td", {}, type || ""),
+      element("td", { class: "other" }, Object.keys(other).length ? JSON.stringify(other) : ""),
+    );
+    return tr;
+  });
+  $("latest").tBodies[0].replaceChildren(...rows);
+}
+
+// --- flow ----------------------------------------------------------------------
+
+function intervalMs(interval) {
+  const units = { s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3 };
+  return Number(interval.slice(0, -1)) * units[interval.slice(-1)];
+}
+
+function query(params) {
+  return new URLSearchParams(params).toString();
+}
+
+async function refresh() {
+  if (state.locked) return;
+  try {
+    const sensors = await (await api("/sensors/")).json();
+    let detail = null;
+    if (state.sensor) {
+      const range = RANGES[state.range];
+      // End at the next bucket boundary: exactly range / interval buckets, the last one "now".
+      const width = intervalMs(range.interval);
+      const until = new Date(Math.ceil(Date.now() / width) * width);
+      const since = new Date(until.getTime() - range.ms);
+      const sensor = state.sensor;
+      const [stats, latest] = await Promise.all([
+        api(`/readings/stats?${query({ sensor, interval: range.interval, since: since.toISOString(), until: until.toISOString(), fill: "null" })}`).then((r) => r.json()),
+        api(`/readings/?${query({ sensor, limit: 20 })}`).then((r) => r.json()),
+      ]);
+      detail = { stats, latest };
+    }
+    // Draw only once everything has arrived: no half-updated page, no flicker.
+    renderSensors(sensors);
+    if (detail) {
+      renderChart(detail.stats);
+      renderLatest(detail.latest);
+    }
+    say("", false);
+    $("updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    if (error.status === 401) {
+      state.locked = true;
+      sessionStorage.removeItem(KEY_STORAGE);
+      $("key-form").hidden = false;
+      $("key-input").focus();
+      say(error.detail === "unknown API key" ? "That key was not accepted." : "An API key is needed.", true);
+    } else if (error.status === 403) {
+      say(`This key may not read: ${error.detail}`, true);
+    } else if (error.status === 503) {
+      say("The database cannot be reached; retrying.", true);
+    } else if (error.status === 429) {
+      say("Too many requests for this key; retrying.", true);
+    } else {
+      say(`Cannot load: ${error.detail}`, true);
+    }
+  }
+}
+
+function select(sensor) {
+  state.sensor = sensor;
+  $("detail").hidden = false;
+  $("detail-title").textContent = sensor;
+  for (const li of $("sensors").children) li.classList.toggle("selected", li.dataset.sensor === sensor);
+  refresh();
+}
+
+async function download() {
+  try {
+    const response = await api(`/readings/export?${query({ sensor: state.sensor, format: "csv" })}`);
+    const name = (response.headers.get("Content-Disposition") || "").match(/filename="([^"]+)"/);
+    const link = element("a", { href: URL.createObjectURL(await response.blob()), download: name ? name[1] : "readings.csv" });
+    document.body.append(link);
+    link.click();
+    link.remove();
+  } catch (error) {
+    say(`Download failed: ${error.message}`, true);
+  }
+}
+
+function start() {
+  $("key-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    sessionStorage.setItem(KEY_STORAGE, $("key-input").value.trim());
+    $("key-input").value = "";
+    $("key-form").hidden = true;
+    state.locked = false;
+    refresh();
+  });
+  for (const button of document.querySelectorAll(".ranges button")) {
+    button.addEventListener("click", () => {
+      state.range = button.dataset.range;
+      for (const other of document.querySelectorAll(".ranges button")) other.classList.toggle("active", other === button);
+      refresh();
+    });
+  }
+  $("download").addEventListener("click", download);
+  refresh();
+  state.timer = setInterval(refresh, REFRESH_SECONDS * 1000);
+}
+
+start();

@@ -1,0 +1,251 @@
+"""GET /dashboard, driven in headless Chromium (Debian's package) with Playwright.
+
+Readings are seeded through the API, the page is opened as a person would,
+and what it shows is checked: the sensors, the chart's points, a refresh, the
+key prompt, a download. Screenshots go to test-artifacts/.
+"""
+
+import shutil
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from conftest import ROOT
+from werkzeug.serving import make_server
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = ROOT / "test-artifacts"
+pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (.ci/run installs it)")
+# As root, with this machine's closed network: no sandbox, no background traffic.
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+
+
+def test_page_is_served_without_a_key_and_without_a_cdn(app_factory):
+    app = app_factory(AUTH_CACHE_SECONDS=0)
+    app.extensions["keys"].create("k", "read")
+    client = app.test_client()
+    page = client.get("/dashboard")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'data-refresh-seconds="10"' in html and 'data-quiet-minutes="15"' in html
+    assert "http://" not in html and "https://" not in html
+    for asset in ("/static/dashboard.js", "/static/dashboard.css"):
+        with client.get(asset) as response:
+            assert response.status_code == 200
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as driver:
+        browser = driver.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def serve(app_factory):
+    """Serve an app on loopback (threaded, as a browser opens several connections)."""
+    servers = []
+
+    def start(**config):
+        settings = {"AUTH_CACHE_SECONDS": 0, "DASHBOARD_REFRESH_SECONDS": 1, "RATE_LIMIT": None, **config}
+        app = app_factory(**settings)
+        server = make_server("127.0.0.1", 0, app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return app, f"http://127.0.0.1:{server.server_port}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1200, "height": 800})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+NOW = datetime.now(UTC).replace(microsecond=0)
+KITCHEN = [NOW - timedelta(minutes=m) for m in (3, 40, 75, 360)]  # four 15-minute buckets apart
+
+
+def seed(app, key=None):
+    client = app.test_client()
+    headers = {"X-API-Key": key} if key else {}
+    batch = [{"sensor": "kitchen", "type": "temperature", "value": 20 + i, "timestamp": t.isoformat()}
+             for i, t in enumerate(KITCHEN)]  # fmt: skip
+    batch.append(
+        {
+            "sensor": "attic",
+            "type": "temperature",
+            "value": 5.5,
+            "timestamp": (NOW - timedelta(hours=2)).isoformat(),
+        }
+    )
+    assert client.post("/readings/", json=batch, headers=headers).status_code == 201
+
+
+def expected_points(times, interval_seconds=900, window=timedelta(hours=24)):
+    """How many epoch-aligned buckets hold readings in the window (which ends at the next bucket edge)."""
+    return len({int(t.timestamp()) // interval_seconds for t in times if t > NOW - window})
+
+
+def shoot(page, name):
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
+
+
+def test_sensors_chart_and_table(serve, page):
+    app, url = serve()
+    seed(app)
+    page.goto(url + "/dashboard")
+    kitchen = page.locator('#sensors li[data-sensor="kitchen"]')
+    attic = page.locator('#sensors li[data-sensor="attic"]')
+    kitchen.wait_for()
+    assert "20 temperature" in kitchen.inner_text() and "4 readings" in kitchen.inner_text()
+    assert "3 min ago" in kitchen.inner_text()
+    assert "quiet" in attic.get_attribute("class")  # 2 h since its last reading
+    assert "quiet" not in (kitchen.get_attribute("class") or "")
+    kitchen.click()
+    chart = page.locator("#chart")
+    page.wait_for_function("document.querySelector('#chart').dataset.points !== undefined")
+    assert chart.get_attribute("data-points") == str(expected_points(KITCHEN))
+    assert chart.get_attribute("data-buckets") == "96"  # 24 h of 15-minute buckets, gaps included
+    assert page.locator("#chart circle.point").count() == expected_points(KITCHEN)
+    assert page.locator("#latest tbody tr").count() == 4
+    assert page.locator("#updated").inner_text().startswith("updated ")
+    shoot(page, "dashboard.png")
+
+
+def test_ranges_change_the_buckets(serve, page):
+    app, url = serve()
+    seed(app)
+    page.goto(url + "/dashboard")
+    page.locator('#sensors li[data-sensor="kitchen"] button').click()
+    page.locator('.ranges button[data-range="1h"]').click()
+    page.wait_for_function("document.querySelector('#chart').dataset.buckets === '60'")
+    assert page.locator("#chart").get_attribute("data-points") == str(
+        expected_points(KITCHEN, 60, timedelta(hours=1))
+    )
+    page.locator('.ranges button[data-range="7d"]').click()
+    page.wait_for_function("document.querySelector('#chart').dataset.buckets === '84'")
+
+
+def test_new_reading_appears_after_a_refresh(serve, page):
+    app, url = serve()
+    seed(app)
+    page.goto(url + "/dashboard")
+    kitchen = page.locator('#sensors li[data-sensor="kitchen"]')
+    kitchen.wait_for()
+    app.test_client().post("/readings/", json={"sensor": "kitchen", "type": "temperature", "value": 99.5})
+    page.wait_for_function(
+        "document.querySelector('#sensors li[data-sensor=kitchen]').innerText.includes('99.50')", timeout=5000
+    )
+    assert "5 readings" in kitchen.inner_text()
+
+
+def test_a_missing_key_shows_the_prompt_and_a_key_unlocks(serve, page):
+    app, url = serve()
+    key = app.extensions["keys"].create("viewer", "read")
+    seed(app, app.extensions["keys"].create("writer", "write"))
+    page.goto(url + "/dashboard")
+    page.locator("#key-form").wait_for(state="visible")
+    assert page.locator("#message").inner_text() == "An API key is needed."
+    assert page.locator("#sensors li").count() == 0
+    shoot(page, "dashboard-key-prompt.png")
+    page.fill("#key-input", "rk_wrong")
+    page.click("#key-form button")
+    page.wait_for_function("document.querySelector('#message').innerText === 'That key was not accepted.'")
+    page.fill("#key-input", key)
+    page.click("#key-form button")
+    page.locator('#sensors li[data-sensor="kitchen"]').wait_for()
+    assert page.locator("#key-form").is_hidden()
+    assert page.evaluate("sessionStorage.getItem('readings-api-key')") == key
+
+
+def test_an_unreachable_database_is_said_not_shown_blank(serve, page, dead_port):
+    _, url = serve(
+        MONGO_URI=f"mongodb://127.0.0.1:{dead_port}/rest", MONGO_TIMEOUT_MS=200, CREATE_INDEXES=False
+    )
+    page.goto(url + "/dashboard")
+    page.wait_for_function(
+        "document.querySelector('#message').innerText.includes('database cannot be reached')"
+    )
+
+
+def test_csv_download(serve, page):
+    app, url = serve()
+    seed(app)
+    page.goto(url + "/dashboard")
+    page.locator('#sensors li[data-sensor="kitchen"] button').click()
+    page.locator("#detail").wait_for(state="visible")
+    with page.expect_download() as info:
+        page.click("#download")
+    download = info.value
+    assert download.suggested_filename == "readings-kitchen.csv"
+    lines = Path(download.path()).read_text().splitlines()
+    assert lines[0] == "_id,sensor,type,timestamp,value,extra"
+    assert len(lines) == 5
+
+
+def test_usable_on_a_phone_screen(serve, browser):
+    app, url = serve()
+    seed(app)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    page = context.new_page()
+    page.goto(url + "/dashboard")
+    page.locator('#sensors li[data-sensor="kitchen"] button').click()
+    page.wait_for_function("document.querySelector('#chart').dataset.points !== undefined")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390  # nothing wider than the screen
+    shoot(page, "dashboard-phone.png")
+    context.close()
+
+
+def test_a_day_of_readings_for_the_readme(serve, page):
+    """A realistic day (every 5 min, a 2-hour outage) drawn as line and band; saved for the README."""
+    import math
+
+    app, url = serve()
+    batch = []
+    for step in range(288):
+        when = NOW - timedelta(minutes=5 * step)
+        if timedelta(hours=9) < NOW - when < timedelta(hours=11):
+            continue  # the device was offline: the chart must show a gap
+        value = 21 + 3 * math.sin(step / 40) + (step % 7) * 0.15
+        batch.append(
+            {
+                "sensor": "greenhouse",
+                "type": "temperature",
+                "value": round(value, 2),
+                "timestamp": when.isoformat(),
+            }
+        )
+    batch.append(
+        {
+            "sensor": "attic",
+            "type": "temperature",
+            "value": 5.5,
+            "timestamp": (NOW - timedelta(hours=2)).isoformat(),
+        }
+    )
+    batch.append(
+        {
+            "sensor": "kitchen",
+            "type": "humidity",
+            "value": 48,
+            "timestamp": (NOW - timedelta(minutes=1)).isoformat(),
+        }
+    )
+    assert app.test_client().post("/readings/", json=batch).status_code == 201
+    page.goto(url + "/dashboard")
+    page.locator('#sensors li[data-sensor="greenhouse"] button').click()
+    page.wait_for_function("document.querySelector('#chart').dataset.points !== undefined")
+    assert page.locator("#chart path.avg").count() == 2  # the outage splits the line in two
+    shoot(page, "dashboard-day.png")
