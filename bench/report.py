@@ -71,8 +71,8 @@ def targets(results: dict) -> list[str]:
     return lines
 
 
-def exports(results: dict) -> list[str]:
-    row = results["workloads"].get("export of 200k readings", {})
+def exports(results: dict, name: str = "export of 200k readings") -> list[str]:
+    row = results["workloads"].get(name, {})
     lines = ["| contender | seconds | rows/s | first byte ms | MB sent | peak growth MB |",
              "| --- | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
     for contender, outcome in row.items():
@@ -131,9 +131,13 @@ def write(results: dict, markdown: Path, png: Path) -> None:
         "",
         *table(results),
         "",
-        "## Export",
+        "## Export (one download each)",
         "",
         *exports(results),
+        "",
+        "## Stats (one request each)",
+        "",
+        *exports(results, "stats, 100k readings, 7 d by 1 h"),
         "",
     ]
     notes = markdown.with_name("NOTES.md")

@@ -9,14 +9,26 @@ time (200k readings: 110 s) and a copy of all of them in memory. Its
 skip and limit applied by ``islice``: the same documents in the same order,
 in O(1) time and memory a call. The embedded client is not tz_aware, so the
 conversion ``_compute_results`` would do is not needed.
+
+mongomock also sorts through a Python comparison object on every compare.
+When every value of a sort key has one natively comparable type (dates,
+ObjectIds, strings, booleans, or numbers), Python's order is BSON's order, so
+``_get_dataset`` below sorts with ``itemgetter``; anything else (a missing
+field, mixed types, a dotted key) takes mongomock's own sort.
 """
 
+from datetime import datetime
 from itertools import islice
+from operator import itemgetter
 
 import mongomock
-from mongomock.collection import Cursor
+from bson import ObjectId
+from mongomock.collection import Collection, Cursor
 
 _original_rewind = Cursor.rewind
+_original_get_dataset = Collection._get_dataset
+_ONE_TYPE = frozenset({datetime, ObjectId, str, bool})
+_NUMBERS = frozenset({int, float})
 
 
 def _next(self):
@@ -34,10 +46,28 @@ def _rewind(self):
     return _original_rewind(self)
 
 
+def _natively_ordered(docs: list, key: str) -> bool:
+    kinds = {doc[key].__class__ if key in doc else None for doc in docs}
+    return kinds <= _NUMBERS or (len(kinds) == 1 and kinds <= _ONE_TYPE)
+
+
+def _get_dataset(self, spec, sort, fields, as_class):
+    keys = list(sort.items() if isinstance(sort, dict) else sort or ())
+    if not keys or any(not isinstance(key, str) or "." in key or key.startswith("$") for key, _ in keys):
+        return _original_get_dataset(self, spec, sort, fields, as_class)
+    docs = list(self._iter_documents(spec))
+    for key, direction in reversed(keys):  # stable sorts, last key first, as mongomock does
+        if not _natively_ordered(docs, key):
+            return _original_get_dataset(self, spec, sort, fields, as_class)
+        docs.sort(key=itemgetter(key), reverse=direction < 0)
+    return (self._copy_only_fields(doc, fields, as_class) for doc in docs)
+
+
 def make_streaming() -> None:
-    """Give mongomock's cursor the streaming ``__next__`` (idempotent)."""
+    """Give mongomock's cursor the streaming ``__next__`` and native sort (idempotent)."""
     Cursor.__next__ = Cursor.next = _next
     Cursor.rewind = _rewind
+    Collection._get_dataset = _get_dataset
 
 
 def is_embedded(client) -> bool:

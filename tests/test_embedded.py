@@ -46,3 +46,34 @@ def test_documents_are_copied_one_at_a_time(collection, monkeypatch):
 def test_embedded_client_has_the_streaming_cursor():
     embedded.client()
     assert Cursor.__next__ is embedded._next
+
+
+MIXED = [
+    {"k": 3, "t": "b"}, {"k": 1.5, "t": "a"}, {"k": None, "t": "c"}, {"t": "d"},
+    {"k": "x", "t": "e"}, {"k": True, "t": "f"}, {"k": 2, "t": "a"},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "sort",
+    [
+        [("n", -1)],
+        [("n", 1)],
+        [("t", 1), ("k", -1)],  # mixed types in k: mongomock's own sort
+        [("k", 1)],
+        [("d", -1), ("n", 1)],
+    ],
+)
+def test_native_sort_orders_as_mongomock_does(sort):
+    import datetime as dt
+
+    docs = [{"n": i % 4, "d": dt.datetime(2026, 1, 1 + i % 3), **MIXED[i % len(MIXED)]} for i in range(21)]
+    plain = mongomock.MongoClient().db.things
+    plain.insert_many([dict(doc, _id=i) for i, doc in enumerate(docs)])
+    expected = [doc["_id"] for doc in _original_order(plain, sort)]
+    embedded.make_streaming()
+    assert [doc["_id"] for doc in plain.find({}).sort(sort)] == expected
+
+
+def _original_order(collection, sort):
+    return list(embedded._original_get_dataset(collection, {}, sort, None, dict))
