@@ -1,5 +1,10 @@
-"""Write bench/RESULTS.md and the ratio chart from one run's results."""
+"""Write bench/RESULTS.md and the ratio chart from one run's results.
 
+python report.py    # again from bench/out/results.json, without a new run
+"""
+
+import json
+import textwrap
 from pathlib import Path
 
 # (workload, what is compared, contender to compare with, at least) from the issue's targets
@@ -85,6 +90,7 @@ def exports(results: dict, name: str = "export of 200k readings") -> list[str]:
 
 def chart(results: dict, path: Path) -> None:
     import matplotlib
+    import matplotlib.ticker
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -100,8 +106,11 @@ def chart(results: dict, path: Path) -> None:
         ax.bar_label(bars, labels=[f"{v:.2f}" if v else "" for v in values], fontsize=8)
     ax.axhline(1, color="grey", linewidth=0.8)
     ax.set_yscale("log")
+    ax.yaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%gx"))
+    ax.yaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
+    ax.set_yticks([0.25, 0.5, 1, 2, 4, 8])
     ax.set_ylabel("throughput ratio (log scale)")
-    ax.set_xticks(range(len(names)), [n.replace(", ", ",\n", 1) for n in names], fontsize=8)
+    ax.set_xticks(range(len(names)), [textwrap.fill(n, 16) for n in names], fontsize=8)
     ax.set_title(
         f"Sensor readings service against the 2014 baseline and a bare-Flask ceiling ({results['store']} store)"
     )
@@ -144,3 +153,8 @@ def write(results: dict, markdown: Path, png: Path) -> None:
     if notes.exists():
         text += [notes.read_text()]
     markdown.write_text("\n".join(text))
+
+
+if __name__ == "__main__":
+    here = Path(__file__).resolve().parent
+    write(json.loads((here / "out" / "results.json").read_text()), here / "RESULTS.md", here / "ratios.png")
