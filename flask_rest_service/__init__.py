@@ -70,7 +70,7 @@ def create_app(config=None) -> Flask:
 
 CORS_OPTIONS = {
     "allow_headers": ["Content-Type", "Content-Encoding", "Authorization", "X-API-Key"],
-    "expose_headers": ["Location", "Link", "Retry-After", "WWW-Authenticate"],
+    "expose_headers": ["Location", "Link", "Retry-After", "WWW-Authenticate", "X-Request-ID"],
     "methods": ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
     "max_age": 600,
 }
