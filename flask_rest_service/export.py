@@ -12,6 +12,7 @@ import io
 import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
+from itertools import chain
 
 from bson import ObjectId
 
@@ -83,12 +84,7 @@ def _csv_lines(readings: Iterator[dict]) -> Iterator[bytes]:
     yield render([*columns, EXTRA])
     if first is None:
         return
-    for reading in _prepend(first, readings):
+    for reading in chain((first,), readings):
         extra = {key: value for key, value in reading.items() if key not in known}
         row = [cell(reading.get(column)) for column in columns]
         yield render([*row, dumps(extra).decode() if extra else ""])
-
-
-def _prepend(first: dict, rest: Iterator[dict]) -> Iterator[dict]:
-    yield first
-    yield from rest
