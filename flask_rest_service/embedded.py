@@ -14,7 +14,9 @@ mongomock also sorts through a Python comparison object on every compare.
 When every value of a sort key has one natively comparable type (dates,
 ObjectIds, strings, booleans, or numbers), Python's order is BSON's order, so
 ``_get_dataset`` below sorts with ``itemgetter``; anything else (a missing
-field, mixed types, a dotted key) takes mongomock's own sort.
+field, mixed types, a dotted key) takes mongomock's own sort. And a document
+whose values are all immutable is copied with ``dict(doc)`` rather than
+mongomock's field-by-field deep copy.
 """
 
 from datetime import datetime
@@ -29,6 +31,7 @@ _original_rewind = Cursor.rewind
 _original_get_dataset = Collection._get_dataset
 _ONE_TYPE = frozenset({datetime, ObjectId, str, bool})
 _NUMBERS = frozenset({int, float})
+_IMMUTABLE = frozenset({str, int, float, bool, type(None), datetime, ObjectId})
 
 
 def _next(self):
@@ -53,14 +56,24 @@ def _natively_ordered(docs: list, key: str) -> bool:
 
 def _get_dataset(self, spec, sort, fields, as_class):
     keys = list(sort.items() if isinstance(sort, dict) else sort or ())
-    if not keys or any(not isinstance(key, str) or "." in key or key.startswith("$") for key, _ in keys):
+    if any(not isinstance(key, str) or "." in key or key.startswith("$") for key, _ in keys):
         return _original_get_dataset(self, spec, sort, fields, as_class)
-    docs = list(self._iter_documents(spec))
-    for key, direction in reversed(keys):  # stable sorts, last key first, as mongomock does
-        if not _natively_ordered(docs, key):
-            return _original_get_dataset(self, spec, sort, fields, as_class)
-        docs.sort(key=itemgetter(key), reverse=direction < 0)
-    return (self._copy_only_fields(doc, fields, as_class) for doc in docs)
+    docs = self._iter_documents(spec)
+    if keys:
+        docs = list(docs)
+        for key, direction in reversed(keys):  # stable sorts, last key first, as mongomock does
+            if not _natively_ordered(docs, key):
+                return _original_get_dataset(self, spec, sort, fields, as_class)
+            docs.sort(key=itemgetter(key), reverse=direction < 0)
+    return (_copy(self, doc, fields, as_class) for doc in docs)
+
+
+def _copy(collection, doc, fields, as_class):
+    # A document of immutable values is copied whole by a shallow copy, at C
+    # speed; anything else, or a projection, takes mongomock's own deep copy.
+    if fields is None and as_class is dict and _IMMUTABLE.issuperset(map(type, doc.values())):
+        return dict(doc)
+    return collection._copy_only_fields(doc, fields, as_class)
 
 
 def make_streaming() -> None:

@@ -32,11 +32,23 @@ def test_rewind_starts_again(collection):
     assert [doc["n"] for doc in cursor] == [0, 1, 2]
 
 
+@pytest.mark.parametrize("doc", [{"n": 1, "s": "x"}, {"n": 1, "nested": {"a": [1, 2]}}])
+def test_returned_documents_are_copies(doc):
+    embedded.make_streaming()
+    collection = mongomock.MongoClient().db.things
+    collection.insert_one(dict(doc, _id=1))
+    first = next(collection.find({}))
+    first["n"] = 99
+    if "nested" in first:
+        first["nested"]["a"].append(3)
+    assert collection.find_one({"_id": 1}) == dict(doc, _id=1)
+
+
 def test_documents_are_copied_one_at_a_time(collection, monkeypatch):
     embedded.make_streaming()
     copies = []
-    original = collection._copy_only_fields
-    monkeypatch.setattr(collection, "_copy_only_fields", lambda *a: copies.append(1) or original(*a))
+    original = embedded._copy
+    monkeypatch.setattr(embedded, "_copy", lambda *a: copies.append(1) or original(*a))
     cursor = collection.find({}).sort("n")
     next(cursor)
     next(cursor)
