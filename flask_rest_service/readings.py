@@ -109,18 +109,17 @@ class ReadingStore:
                 self.readings.drop_index(RETENTION_INDEX)
             return names
         seconds = retention_days * 86400
+        if current is not None and current.get("expireAfterSeconds") != seconds:
+            try:
+                self.db.command(retention_command(seconds))
+                return [*names, RETENTION_INDEX]
+            except NotImplementedError:  # mongomock has no collMod; MongoDB has
+                self.readings.drop_index(RETENTION_INDEX)
+                current = None
         if current is None:
             self.readings.create_index(
                 [("timestamp", ASCENDING)], name=RETENTION_INDEX, expireAfterSeconds=seconds
             )
-        elif current.get("expireAfterSeconds") != seconds:
-            try:
-                self.db.command(retention_command(seconds))
-            except NotImplementedError:  # mongomock has no collMod; MongoDB has
-                self.readings.drop_index(RETENTION_INDEX)
-                self.readings.create_index(
-                    [("timestamp", ASCENDING)], name=RETENTION_INDEX, expireAfterSeconds=seconds
-                )
         return [*names, RETENTION_INDEX]
 
     def insert(self, readings: list[dict]) -> list[tuple[dict, bool]]:
