@@ -234,9 +234,10 @@ def serialisation() -> dict:
     sys.path.insert(0, str(ROOT))
     from flask_rest_service.extjson import dumps
 
+    # Timestamps with milliseconds, as most devices' and the server's own have.
     docs = [
         {"_id": ObjectId(), "sensor": f"s{n % 5}", "type": "temperature", "value": n * 0.1,
-         "timestamp": dt.datetime(2026, 1, 1) + dt.timedelta(seconds=n)}
+         "timestamp": dt.datetime(2026, 1, 1) + dt.timedelta(seconds=n, milliseconds=n * 7 % 1000)}
         for n in range(10_000)
     ]  # fmt: skip
 

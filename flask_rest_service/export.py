@@ -16,7 +16,7 @@ from itertools import chain
 
 from bson import ObjectId
 
-from .extjson import dumps, iso_utc
+from .extjson import dumps, iso_utc, lines
 from .queries import ExportQuery
 
 FIXED_COLUMNS = ("_id", "sensor", "type", "timestamp", "value")
@@ -59,7 +59,7 @@ def _chunks(pieces: Iterable[bytes]) -> Iterator[bytes]:
 
 def ndjson(readings: Iterable[dict]) -> Iterator[bytes]:
     """Yield readings as newline-delimited Extended JSON, in chunks."""
-    return _chunks(dumps(reading) + b"\n" for reading in readings)
+    return _chunks(lines(readings))
 
 
 def csv_lines(readings: Iterable[dict]) -> Iterator[bytes]:

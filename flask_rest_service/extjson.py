@@ -5,24 +5,32 @@ ObjectIds and ``{"$date": "2026-03-01T10:00:00Z"}`` for dates (milliseconds
 only when non-zero; ``{"$date": {"$numberLong": ...}}`` outside the years
 1970-9999, as json_util does).
 
-Speed (bench/RESULTS.md): what costs is Python work per value. A flat
-reading (simple values and ObjectIds, one naive ``timestamp``) is copied and
-proved flat with C-level calls; its whole-second date stays a datetime inside
-its wrapper for orjson to format in C, and ObjectIds at any depth go through
-orjson's callback. Anything else (nested objects, other dates, dates with
-milliseconds) takes the generic path, which is correct for any document.
+orjson writes every value itself except those it hands to ``_default``: every
+ObjectId, every date (``OPT_PASSTHROUGH_DATETIME``) and the rarer BSON types,
+at any depth. That alone is correct for any document. Speed
+(bench/RESULTS.md) comes from one more step for a list of readings: a Python
+call per date costs more than the rest of the document, so ``_dated`` formats
+all their ``timestamp`` fields in one orjson call, cuts that text into one
+ready-made ``{"$date": ...}`` piece (``orjson.Fragment``) per reading and puts
+each in a copy of its reading, all with C-level calls: no Python code runs per
+reading except the ObjectId callback.
 """
 
+from collections import deque
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from itertools import islice, repeat
 from typing import Any
 
 import orjson
 from bson import ObjectId, json_util
 
 EPOCH = datetime(1970, 1, 1)
-SIMPLE = frozenset({str, int, float, bool, type(None)})
-# Dates left to orjson are naive UTC with no microseconds: "2026-03-01T10:00:00Z".
-_OPTIONS = orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z
+_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME
+_LINE_OPTIONS = _OPTIONS | orjson.OPT_APPEND_NEWLINE
+# How orjson writes a naive date: "2026-03-01T10:00:00Z", "2026-03-01T10:00:00.005000Z".
+_DATE_OPTIONS = orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z
+_BATCH = 1000  # documents whose dates are formatted together, for NDJSON lines
 
 
 def utc_naive(moment: datetime) -> datetime:
@@ -44,68 +52,53 @@ def epoch_millis(moment: datetime) -> int:
     return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
 
 
-def _date(moment: datetime) -> dict:
-    if moment.tzinfo is None and moment.year >= 1970:
-        # orjson writes a whole-second naive date as "...:SSZ" itself.
-        return {"$date": moment if moment.microsecond == 0 else iso_utc(moment)}
-    if 1970 <= utc_naive(moment).year:
-        return {"$date": iso_utc(moment)}
-    return {"$date": {"$numberLong": str(epoch_millis(moment))}}
-
-
-def _convert(value: Any) -> Any:
-    """Wrap every date and ObjectId at any depth (the generic, slower path)."""
-    cls = value.__class__
-    if cls in SIMPLE:
-        return value
-    if cls is dict or isinstance(value, dict):
-        return {key: _convert(item) for key, item in value.items()}
-    if cls is list or isinstance(value, list | tuple):
-        return [_convert(item) for item in value]
-    if isinstance(value, datetime):
-        return _date(value)
-    if isinstance(value, ObjectId):
+def _default(value: Any) -> Any:
+    """Represent what orjson does not write itself: ObjectIds, dates, other BSON types."""
+    if value.__class__ is ObjectId:
         return {"$oid": value.binary.hex()}
-    if isinstance(value, str | int | float):
-        return value
-    # Rarer BSON types (Decimal128, Binary, Regex, ...) can only come from
-    # documents written by other programs; json_util knows them all.
+    if isinstance(value, datetime):
+        if utc_naive(value).year >= 1970:
+            return {"$date": iso_utc(value)}
+        return {"$date": {"$numberLong": str(epoch_millis(value))}}
+    # Decimal128, Binary, Regex, ... can only come from documents written by
+    # other programs; json_util knows them all.
     return json_util.default(value, json_options=json_util.RELAXED_JSON_OPTIONS)
 
 
-class _Slot:
-    """Marks the timestamp's place while a document is checked for flatness."""
+def _dated(docs: list) -> list:
+    """Copies of ``docs`` with every ``timestamp`` already written as ``{"$date": ...}``.
 
-
-_SLOT = _Slot()
-# A flat reading: simple values and ObjectIds (orjson's callback wraps those,
-# at any depth), with its one date in the timestamp's slot.
-FLAT = SIMPLE | {ObjectId, _Slot}
-
-
-def _document(doc: dict) -> dict:
-    """Convert one document: the fast path for a flat reading, else value by value."""
-    moment = doc.get("timestamp")
-    if moment.__class__ is datetime and moment.tzinfo is None and moment.year >= 1970:
-        row = {**doc, "timestamp": _SLOT}
-        if FLAT.issuperset(map(type, row.values())):
-            row["timestamp"] = {"$date": moment if moment.microsecond == 0 else iso_utc(moment)}
-            return row
-    return {key: _convert(value) for key, value in doc.items()}
-
-
-def _object_id(value: Any) -> dict:
-    if value.__class__ is ObjectId:
-        return {"$oid": value.binary.hex()}
-    return _convert(value)
+    Only when every document is a dict whose timestamp is a naive date from
+    1970 on, in milliseconds (as BSON stores dates); otherwise ``docs`` as they
+    are, for ``_default`` to handle value by value.
+    """
+    try:
+        stamps = list(map(dict.get, docs, repeat("timestamp")))
+        if min(stamps) < EPOCH:
+            return docs
+        text = orjson.dumps(stamps, option=_DATE_OPTIONS)  # ["...Z","...Z"]
+    except (TypeError, ValueError):  # not dicts, other timestamps, or no documents
+        return docs
+    if text.count(b".") != text.count(b'000Z"'):
+        return docs  # a fraction finer than milliseconds
+    # '"2026-...:00.005000Z","..."' -> '{"$date":"2026-...:00.005Z"}\n{"$date":"..."}':
+    # json_util's fraction, and one line per date, each a ready-made piece of output.
+    text = text[1:-1].replace(b'000Z"', b'Z"').replace(b'","', b'"}\n{"$date":"')
+    wrapped = map(orjson.Fragment, (b'{"$date":' + text + b"}").split(b"\n"))
+    rows = list(map(dict.copy, docs))
+    deque(map(dict.__setitem__, rows, repeat("timestamp"), wrapped), maxlen=0)
+    return rows
 
 
 def dumps(value: Any) -> bytes:
     """Serialise documents (a list of them, one, or any JSON value) to relaxed Extended JSON."""
     if value.__class__ is list:
-        value = [_document(item) if item.__class__ is dict else _convert(item) for item in value]
-    elif value.__class__ is dict:
-        value = _document(value)
-    else:
-        value = _convert(value)
-    return orjson.dumps(value, default=_object_id, option=_OPTIONS)
+        value = _dated(value)
+    return orjson.dumps(value, default=_default, option=_OPTIONS)
+
+
+def lines(documents: Iterable[dict]) -> Iterator[bytes]:
+    """Yield documents as newline-delimited Extended JSON, a batch of lines at a time."""
+    documents = iter(documents)
+    while batch := list(islice(documents, _BATCH)):
+        yield b"".join(map(orjson.dumps, _dated(batch), repeat(_default), repeat(_LINE_OPTIONS)))

@@ -6,7 +6,7 @@ import orjson
 import pytest
 from bson import Decimal128, ObjectId, json_util
 
-from flask_rest_service.extjson import dumps, iso_utc
+from flask_rest_service.extjson import dumps, iso_utc, lines
 
 DOCS = [
     {
@@ -47,3 +47,63 @@ def test_dates_are_utc_with_milliseconds_only_when_non_zero(moment, text):
 
 def test_other_bson_types_fall_back_to_json_util():
     assert orjson.loads(dumps({"d": Decimal128("1.5")})) == {"d": {"$numberDecimal": "1.5"}}
+
+
+def _readings(**changes):
+    base = [
+        {"_id": ObjectId(f"65f0000000000000000000{n:02x}"), "sensor": "kitchen", "value": n / 4,
+         "timestamp": datetime(2026, 3, 1, 10, 0, n, 1000 * n * 7)}
+        for n in range(4)
+    ]  # fmt: skip
+    return [{**doc, **changes} for doc in base] if changes else base
+
+
+def _as_json_util(docs):
+    return orjson.loads(json_util.dumps(docs, json_options=json_util.RELAXED_JSON_OPTIONS))
+
+
+def test_a_list_of_readings_is_json_util_output():
+    # The path that formats all the timestamps in one call.
+    docs = _readings()
+    assert orjson.loads(dumps(docs)) == _as_json_util(docs)
+    assert json_util.loads(dumps(docs)) == docs
+    assert orjson.loads(dumps(docs))[1]["timestamp"] == {"$date": "2026-03-01T10:00:01.007Z"}
+    assert orjson.loads(dumps(docs))[0]["timestamp"] == {"$date": "2026-03-01T10:00:00Z"}
+
+
+def test_the_documents_given_are_left_as_they_were():
+    docs = _readings()
+    dumps(docs)
+    assert docs == _readings()
+
+
+@pytest.mark.parametrize(
+    "docs",
+    [
+        _readings(timestamp=datetime(1969, 12, 31, 23, 59, 59)),  # before 1970: $numberLong
+        _readings(timestamp=datetime(2026, 3, 1, 10, 0, 0, 123456)),  # finer than milliseconds
+        [*_readings(), {"sensor": "no timestamp"}],
+        [*_readings(), {"timestamp": "2026-03-01"}],
+        [*_readings(), {"timestamp": datetime(2026, 3, 1, tzinfo=UTC)}],
+        _readings(
+            meta={"at": datetime(2026, 3, 1, 10, 0, 0, 5000), "id": ObjectId("65f0000000000000000000ff")}
+        ),
+        [],
+    ],
+    ids=["pre-1970", "microseconds", "missing", "text", "aware", "nested", "empty"],
+)
+def test_lists_the_fast_path_cannot_take_are_still_json_util_output(docs):
+    assert orjson.loads(dumps(docs)) == _as_json_util(docs)
+
+
+def test_lists_of_other_values():
+    assert (
+        dumps([1, "two", None, [ObjectId("65f0000000000000000000aa")]])
+        == b'[1,"two",null,[{"$oid":"65f0000000000000000000aa"}]]'
+    )
+
+
+def test_lines_are_one_document_each():
+    docs = _readings() * 600  # more than one batch
+    assert b"".join(lines(docs)) == b"".join(dumps(doc) + b"\n" for doc in docs)
+    assert list(lines([])) == []
