@@ -20,28 +20,44 @@ mongomock's field-by-field deep copy.
 """
 
 from datetime import datetime
-from itertools import islice
+from itertools import chain, islice, repeat
 from operator import itemgetter
 
 import mongomock
 from bson import ObjectId
 from mongomock.collection import Collection, Cursor
+from mongomock.collection import _copy_field as _deep_copy
 
 _original_rewind = Cursor.rewind
 _original_get_dataset = Collection._get_dataset
+_original_iter_documents = Collection._iter_documents
 _ONE_TYPE = frozenset({datetime, ObjectId, str, bool})
 _NUMBERS = frozenset({int, float})
 _IMMUTABLE = frozenset({str, int, float, bool, type(None), datetime, ObjectId})
 
 
-def _next(self):
+def _stream(self):
     stream = self.__dict__.get("_stream")
     if stream is None:
         stop = self._skip + abs(self._limit) if self._limit else None
         stream = self._stream = islice(self._factory(), self._skip, stop)
-    document = next(stream)  # StopIteration ends the iteration
+    return stream
+
+
+def _next(self):
+    document = next(_stream(self))  # StopIteration ends the iteration
     self._emitted += 1
     return document
+
+
+def _to_list(self, length=None):
+    # pymongo's Cursor.to_list (4.9+), which mongomock 4.3 lacks: the rest of
+    # the stream in one C-level call rather than a Python call per document.
+    if isinstance(length, int) and length < 1:
+        raise ValueError("to_list() length must be greater than 0")
+    documents = list(islice(_stream(self), length))
+    self._emitted += len(documents)
+    return documents
 
 
 def _rewind(self):
@@ -50,8 +66,24 @@ def _rewind(self):
 
 
 def _natively_ordered(docs: list, key: str) -> bool:
-    kinds = {doc[key].__class__ if key in doc else None for doc in docs}
+    try:
+        kinds = set(map(type, map(itemgetter(key), docs)))
+    except KeyError:  # a document without the field: mongomock's order for missing values
+        return False
     return kinds <= _NUMBERS or (len(kinds) == 1 and kinds <= _ONE_TYPE)
+
+
+def _iter_documents(self, spec):
+    if spec:
+        return _original_iter_documents(self, spec)
+    # Every document: no filter call for each. The store is an OrderedDict
+    # that is never reordered, so the dict's own order is the same, and
+    # reading it that way does not hash every _id (a Python call for an
+    # ObjectId) as OrderedDict's iterator does.
+    store = self._store
+    store._remove_expired_documents()
+    with store._rwlock.reader():
+        return iter(list(dict.values(store._documents)))
 
 
 def _get_dataset(self, spec, sort, fields, as_class):
@@ -61,26 +93,41 @@ def _get_dataset(self, spec, sort, fields, as_class):
     docs = self._iter_documents(spec)
     if keys:
         docs = list(docs)
-        for key, direction in reversed(keys):  # stable sorts, last key first, as mongomock does
-            if not _natively_ordered(docs, key):
-                return _original_get_dataset(self, spec, sort, fields, as_class)
-            docs.sort(key=itemgetter(key), reverse=direction < 0)
-    return (_copy(self, doc, fields, as_class) for doc in docs)
+        names = [key for key, _ in keys]
+        if not all(_natively_ordered(docs, key) for key in names):
+            return _original_get_dataset(self, spec, sort, fields, as_class)
+        if len({direction < 0 for _, direction in keys}) == 1:  # one sort on a tuple of the keys
+            docs.sort(key=itemgetter(*names), reverse=keys[0][1] < 0)
+        else:  # stable sorts, last key first, as mongomock does
+            for key, direction in reversed(keys):
+                docs.sort(key=itemgetter(key), reverse=direction < 0)
+    if fields is None and as_class is dict:
+        return _copies(docs)
+    return (self._copy_only_fields(doc, fields, as_class) for doc in docs)  # a projection
 
 
-def _copy(collection, doc, fields, as_class):
-    # A document of immutable values is copied whole by a shallow copy, at C
-    # speed; anything else, or a projection, takes mongomock's own deep copy.
-    if fields is None and as_class is dict and _IMMUTABLE.issuperset(map(type, doc.values())):
-        return dict(doc)
-    return collection._copy_only_fields(doc, fields, as_class)
+def _copies(docs):
+    """Copy documents a chunk at a time: a chunk of immutable values by shallow copies.
+
+    Chunks start small, so that reading one document copies few more than that.
+    Anything else takes mongomock's field-by-field deep copy.
+    """
+    docs, size = iter(docs), 8
+    while chunk := list(islice(docs, size)):
+        if _IMMUTABLE.issuperset(map(type, chain.from_iterable(map(dict.values, chunk)))):
+            yield from map(dict, chunk)
+        else:
+            yield from map(_deep_copy, chunk, repeat(dict))
+        size = min(size * 2, 1024)
 
 
 def make_streaming() -> None:
     """Give mongomock's cursor the streaming ``__next__`` and native sort (idempotent)."""
     Cursor.__next__ = Cursor.next = _next
+    Cursor.to_list = _to_list
     Cursor.rewind = _rewind
     Collection._get_dataset = _get_dataset
+    Collection._iter_documents = _iter_documents
 
 
 def is_embedded(client) -> bool:

@@ -160,7 +160,7 @@ class ReadingStore:
             criteria.setdefault("timestamp", {})["$lte"] = timestamp
             criteria["$or"] = [{"timestamp": {"$lt": timestamp}}, {"_id": {"$lt": oid}}]
         cursor = self.readings.find(criteria).sort(NEWEST_FIRST).limit(query.limit + 1)
-        return list(cursor)
+        return cursor.to_list()
 
     def get(self, oid: ObjectId) -> dict | None:
         """Return one reading, or None."""

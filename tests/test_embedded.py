@@ -44,15 +44,19 @@ def test_returned_documents_are_copies(doc):
     assert collection.find_one({"_id": 1}) == dict(doc, _id=1)
 
 
-def test_documents_are_copied_one_at_a_time(collection, monkeypatch):
+def test_documents_are_copied_a_small_chunk_at_a_time():
+    pulled = []
+    source = (pulled.append(n) or {"n": n} for n in range(100))
+    copies = embedded._copies(source)
+    assert [next(copies), next(copies)] == [{"n": 0}, {"n": 1}]
+    assert len(pulled) == 8  # mongomock's own cursor copies all 100 first
+
+
+def test_every_document_without_a_filter(collection):
     embedded.make_streaming()
-    copies = []
-    original = embedded._copy
-    monkeypatch.setattr(embedded, "_copy", lambda *a: copies.append(1) or original(*a))
-    cursor = collection.find({}).sort("n")
-    next(cursor)
-    next(cursor)
-    assert len(copies) == 2  # mongomock's own cursor copies all 10 first
+    assert [doc["n"] for doc in collection.find({})] == list(range(10))
+    assert [doc["n"] for doc in collection.find()] == list(range(10))
+    assert [doc["n"] for doc in collection.find({"n": {"$gte": 8}})] == [8, 9]
 
 
 def test_embedded_client_has_the_streaming_cursor():
@@ -74,6 +78,8 @@ MIXED = [
         [("t", 1), ("k", -1)],  # mixed types in k: mongomock's own sort
         [("k", 1)],
         [("d", -1), ("n", 1)],
+        [("d", -1), ("n", -1)],  # one sort on (d, n), with ties in d
+        [("n", 1), ("d", 1)],
     ],
 )
 def test_native_sort_orders_as_mongomock_does(sort):
@@ -89,3 +95,37 @@ def test_native_sort_orders_as_mongomock_does(sort):
 
 def _original_order(collection, sort):
     return list(embedded._original_get_dataset(collection, {}, sort, None, dict))
+
+
+def test_every_document_in_mongomocks_order_after_changes(collection):
+    # Reading the store's dict directly must give its OrderedDict's order.
+    embedded.make_streaming()
+    collection.delete_many({"n": {"$in": [2, 5]}})
+    collection.replace_one({"n": 7}, {"n": 70})
+    collection.update_one({"n": 0}, {"$set": {"x": 1}})
+    collection.insert_many([{"n": 11}, {"n": 2}])
+    expected = [doc["n"] for doc in embedded._original_iter_documents(collection, {})]
+    assert [doc["n"] for doc in collection.find({})] == expected == [0, 1, 3, 4, 6, 70, 8, 9, 11, 2]
+
+
+def test_to_list_reads_the_rest_of_the_cursor(collection):
+    embedded.make_streaming()
+    cursor = collection.find({}).sort("n").skip(2).limit(5)
+    assert next(cursor)["n"] == 2
+    assert [doc["n"] for doc in cursor.to_list()] == [3, 4, 5, 6]
+    assert collection.find({}).sort("n").to_list(3) == [doc for doc in collection.find({}).sort("n").limit(3)]
+    with pytest.raises(ValueError, match="greater than 0"):
+        collection.find({}).to_list(0)
+
+
+def test_every_document_leaves_out_expired_ones():
+    # mongomock removes documents past a TTL index when it is read (MongoDB's
+    # TTL monitor does it within a minute); reading everything must too.
+    import datetime as dt
+
+    embedded.make_streaming()
+    collection = mongomock.MongoClient().db.things
+    collection.create_index("t", expireAfterSeconds=3600)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    collection.insert_many([{"n": 1, "t": now - dt.timedelta(hours=2)}, {"n": 2, "t": now}])
+    assert [doc["n"] for doc in collection.find({})] == [2]

@@ -41,7 +41,8 @@ def create():
 @app.get("/readings/")
 def page():
     # The service's own store call: newest first (the index order on MongoDB).
-    return _json(list(readings.find({}).sort(NEWEST_FIRST).limit(int(request.args.get("limit", 1000)))))
+    cursor = readings.find({}).sort(NEWEST_FIRST).limit(int(request.args.get("limit", 1000)))
+    return _json(cursor.to_list())
 
 
 @app.get("/readings/<oid>")
