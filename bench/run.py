@@ -121,6 +121,11 @@ class Server:
             "-b",
             f"127.0.0.1:{port}",
         ]
+        # Every contender logs one line per request, as a deployment would: the
+        # service writes its own (and gunicorn's is off, as in gunicorn.conf.py),
+        # the others get gunicorn's access line.
+        if contender != "service":
+            command += ["--access-logfile", "-"]
         self.process = subprocess.Popen(
             command, cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
         )

@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 from bson import ObjectId
 
 workers = 1
-accesslog = "-"  # every contender logs access, as a deployment would
 timeout = 120
 START = datetime(2026, 1, 1)
 

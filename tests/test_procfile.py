@@ -41,11 +41,25 @@ def free_port():
         return probe.getsockname()[1]
 
 
-def call(url, body=None):
+def call(url, body=None, headers=None):
     data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(url, data, {"Content-Type": "application/json"} if data else {})
+    headers = {**({"Content-Type": "application/json"} if data else {}), **(headers or {})}
+    request = urllib.request.Request(url, data, headers)
     with urllib.request.urlopen(request, timeout=5) as response:
         return response.status, json.loads(response.read())
+
+
+class Web:
+    """The web process: its address, and what it printed once stopped."""
+
+    def __init__(self, process, base):
+        self.process, self.base, self.output = process, base, None
+
+    def stop(self) -> str:
+        if self.output is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.output = self.process.communicate(timeout=30)[0].decode()
+        return self.output
 
 
 @pytest.fixture
@@ -66,13 +80,13 @@ def web():
             break
         except OSError:
             time.sleep(0.1)
-    yield base
-    os.killpg(process.pid, signal.SIGTERM)
-    output = process.communicate(timeout=30)[0].decode()
-    assert "Booting worker" in output
+    server = Web(process, base)
+    yield server
+    assert "Booting worker" in server.stop()
 
 
 def test_web_process_serves_health_and_a_round_trip(web):
+    web = web.base
     status, health = call(web + "/")
     assert status == 200
     assert (health["status"], health["store"]) == ("OK", "embedded")
@@ -83,3 +97,10 @@ def test_web_process_serves_health_and_a_round_trip(web):
     status, page = call(web + "/readings/?sensor=honcho")
     assert status == 200
     assert page == [created]
+
+
+def test_web_process_logs_one_line_per_request(web):
+    call(web.base + "/readings/?limit=1", headers={"X-Request-ID": "one-line-check"})
+    lines = [line for line in web.stop().splitlines() if "one-line-check" in line]
+    assert len(lines) == 1
+    assert "request_id=one-line-check method=GET path=/readings/ status=200" in lines[0]
