@@ -109,15 +109,18 @@ def _get_dataset(self, spec, sort, fields, as_class):
 def _copies(docs):
     """Copy documents a chunk at a time: a chunk of immutable values by shallow copies.
 
-    Chunks start small, so that reading one document copies few more than that,
-    and are chained at C level: no Python call per document. Anything else
+    Chunks start small, so that reading one document copies no other, and are
+    chained at C level: no Python call per document. Anything else
     takes mongomock's field-by-field deep copy.
     """
     return chain.from_iterable(map(_copy_chunk, _chunks(iter(docs))))
 
 
 def _chunks(docs):
-    size = 8
+    # 1, 2, 4, ...: never more than twice what was read. The documents can
+    # come from a filter, so pulling ahead can mean scanning ahead: find_one
+    # must stop at its first match.
+    size = 1
     while chunk := list(islice(docs, size)):
         yield chunk
         size = min(size * 2, 1024)
