@@ -12,12 +12,13 @@ at any depth. That alone is correct for any document. Speed
 call per date costs more than the rest of the document, so ``_dated`` formats
 all their ``timestamp`` fields in one orjson call, cuts that text into one
 ready-made ``{"$date": ...}`` piece (``orjson.Fragment``) per reading and puts
-each in a copy of its reading, all with C-level calls: no Python code runs per
-reading except the ObjectId callback.
+each in its reading while orjson runs, all with C-level calls: no Python code
+runs per reading except the ObjectId callback.
 """
 
 from collections import deque
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from itertools import islice, repeat
 from typing import Any
@@ -65,40 +66,51 @@ def _default(value: Any) -> Any:
     return json_util.default(value, json_options=json_util.RELAXED_JSON_OPTIONS)
 
 
-def _dated(docs: list) -> list:
-    """Copies of ``docs`` with every ``timestamp`` already written as ``{"$date": ...}``.
+@contextmanager
+def _dated(docs: list) -> Iterator[None]:
+    """While the block runs, every ``timestamp`` of ``docs`` already written as ``{"$date": ...}``.
 
-    Only when every document is a dict whose timestamp is a naive date from
-    1970 on, in milliseconds (as BSON stores dates); otherwise ``docs`` as they
-    are, for ``_default`` to handle value by value.
+    The documents are changed in place and restored afterwards, even if the
+    block fails: cheaper than copies, and the caller gets them back as they
+    were. Only when every document is a dict whose timestamp is a naive date
+    from 1970 on, in milliseconds (as BSON stores dates); otherwise nothing
+    changes, and ``_default`` handles the dates value by value.
     """
     try:
         stamps = list(map(dict.get, docs, repeat("timestamp")))
-        if min(stamps) < EPOCH:
-            return docs
-        text = orjson.dumps(stamps, option=_DATE_OPTIONS)  # ["...Z","...Z"]
+        ready = min(stamps) >= EPOCH
+        text = orjson.dumps(stamps, option=_DATE_OPTIONS) if ready else b""  # ["...Z","...Z"]
     except (TypeError, ValueError):  # not dicts, other timestamps, or no documents
-        return docs
-    if text.count(b".") != text.count(b'000Z"'):
-        return docs  # a fraction finer than milliseconds
+        ready = False
+    if not ready or text.count(b".") != text.count(b'000Z"'):  # or finer than milliseconds
+        yield
+        return
     # '"2026-...:00.005000Z","..."' -> '{"$date":"2026-...:00.005Z"}\n{"$date":"..."}':
     # json_util's fraction, and one line per date, each a ready-made piece of output.
     text = text[1:-1].replace(b'000Z"', b'Z"').replace(b'","', b'"}\n{"$date":"')
-    wrapped = map(orjson.Fragment, (b'{"$date":' + text + b"}").split(b"\n"))
-    rows = list(map(dict.copy, docs))
-    deque(map(dict.__setitem__, rows, repeat("timestamp"), wrapped), maxlen=0)
-    return rows
+    _set_timestamps(docs, map(orjson.Fragment, (b'{"$date":' + text + b"}").split(b"\n")))
+    try:
+        yield
+    finally:
+        _set_timestamps(docs, stamps)
+
+
+def _set_timestamps(docs: list, values: Iterable) -> None:
+    deque(map(dict.__setitem__, docs, repeat("timestamp"), values), maxlen=0)
 
 
 def dumps(value: Any) -> bytes:
     """Serialise documents (a list of them, one, or any JSON value) to relaxed Extended JSON."""
-    if value.__class__ is list:
-        value = _dated(value)
-    return orjson.dumps(value, default=_default, option=_OPTIONS)
+    if value.__class__ is not list:
+        return orjson.dumps(value, default=_default, option=_OPTIONS)
+    with _dated(value):
+        return orjson.dumps(value, default=_default, option=_OPTIONS)
 
 
 def lines(documents: Iterable[dict]) -> Iterator[bytes]:
     """Yield documents as newline-delimited Extended JSON, a batch of lines at a time."""
     documents = iter(documents)
     while batch := list(islice(documents, _BATCH)):
-        yield b"".join(map(orjson.dumps, _dated(batch), repeat(_default), repeat(_LINE_OPTIONS)))
+        with _dated(batch):
+            text = b"".join(map(orjson.dumps, batch, repeat(_default), repeat(_LINE_OPTIONS)))
+        yield text

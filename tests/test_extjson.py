@@ -74,7 +74,15 @@ def test_a_list_of_readings_is_json_util_output():
 def test_the_documents_given_are_left_as_they_were():
     docs = _readings()
     dumps(docs)
+    b"".join(lines(docs))
     assert docs == _readings()
+
+
+def test_the_documents_are_restored_when_a_value_cannot_be_written():
+    docs = _readings(tags={"a set"})
+    with pytest.raises(TypeError):
+        dumps(docs)
+    assert docs == _readings(tags={"a set"})
 
 
 @pytest.mark.parametrize(
