@@ -7,16 +7,18 @@ time (200k readings: 110 s) and a copy of all of them in memory. Its
 ``_get_dataset`` is already a generator that copies one document at a time
 (after sorting references), so ``_next`` below reads from it directly, with
 skip and limit applied by ``islice``: the same documents in the same order,
-in O(1) time and memory a call. The embedded client is not tz_aware, so the
-conversion ``_compute_results`` would do is not needed.
+in O(1) time and memory a call; ``to_list`` (pymongo 4.9+) reads the rest in
+one call. The embedded client is not tz_aware, so the conversion
+``_compute_results`` would do is not needed.
 
 mongomock also sorts through a Python comparison object on every compare.
 When every value of a sort key has one natively comparable type (dates,
 ObjectIds, strings, booleans, or numbers), Python's order is BSON's order, so
 ``_get_dataset`` below sorts with ``itemgetter``; anything else (a missing
-field, mixed types, a dotted key) takes mongomock's own sort. And a document
-whose values are all immutable is copied with ``dict(doc)`` rather than
-mongomock's field-by-field deep copy.
+field, mixed types, a dotted key) takes mongomock's own sort. A query with no
+filter reads the store without calling the filter for every document. And
+documents whose values are all immutable are copied with ``dict(doc)``, a
+chunk at a time, rather than by mongomock's field-by-field deep copy.
 """
 
 from datetime import datetime
@@ -109,9 +111,9 @@ def _get_dataset(self, spec, sort, fields, as_class):
 def _copies(docs):
     """Copy documents a chunk at a time: a chunk of immutable values by shallow copies.
 
+    A chunk with anything else takes mongomock's field-by-field deep copy.
     Chunks start small, so that reading one document copies no other, and are
-    chained at C level: no Python call per document. Anything else
-    takes mongomock's field-by-field deep copy.
+    chained at C level: no Python call per document.
     """
     return chain.from_iterable(map(_copy_chunk, _chunks(iter(docs))))
 
