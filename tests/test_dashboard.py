@@ -137,6 +137,29 @@ def test_ranges_change_the_buckets(serve, page):
     page.wait_for_function("document.querySelector('#chart').dataset.buckets === '84'")
 
 
+def test_an_older_answer_arriving_last_does_not_replace_the_chart(serve, page):
+    # Hold every stats request, then answer the 1 h chart's before the 24 h one's.
+    app, url = serve()
+    seed(app)
+    held = []
+    page.route("**/readings/stats?*", lambda route: held.append(route))
+    page.goto(url + "/dashboard")
+    page.locator('#sensors li[data-sensor="kitchen"] button').click()
+    page.locator('.ranges button[data-range="1h"]').click()
+    while len(held) < 2:
+        page.wait_for_timeout(20)
+    assert ["interval=15m" in r.request.url for r in held] == [True, False]
+    held[1].continue_()
+    page.wait_for_function("document.querySelector('#chart').dataset.buckets === '60'")
+    with page.expect_response(lambda response: "interval=15m" in response.url):
+        held[0].continue_()
+    page.wait_for_timeout(300)  # time for the older answer to be drawn, were it drawn
+    assert page.locator("#chart").get_attribute("data-buckets") == "60"
+    assert page.locator("#chart").get_attribute("data-points") == str(
+        expected_points(KITCHEN, 60, timedelta(hours=1))
+    )
+
+
 def test_new_reading_appears_after_a_refresh(serve, page):
     app, url = serve()
     seed(app)

@@ -13,7 +13,7 @@ const RANGES = {
   "30d": { ms: 30 * 86400e3, interval: "12h" },
 };
 
-const state = { sensor: null, range: "24h", timer: null, locked: false };
+const state = { sensor: null, range: "24h", timer: null, locked: false, latest: 0 };
 const $ = (id) => document.getElementById(id);
 
 class ApiError extends Error {
@@ -244,6 +244,10 @@ function query(params) {
 
 async function refresh() {
   if (state.locked) return;
+  // Answers can arrive out of order (a 24 h chart is slower than a 1 h one):
+  // only the newest refresh may draw, or an older answer would overwrite it.
+  const ticket = ++state.latest;
+  const stale = () => ticket !== state.latest;
   try {
     const sensors = await (await api("/sensors/")).json();
     let detail = null;
@@ -260,6 +264,7 @@ async function refresh() {
       ]);
       detail = { stats, latest };
     }
+    if (stale()) return;
     // Draw only once everything has arrived: no half-updated page, no flicker.
     renderSensors(sensors);
     if (detail) {
@@ -270,6 +275,7 @@ async function refresh() {
     $("updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
+    if (stale()) return;
     if (error.status === 401) {
       state.locked = true;
       sessionStorage.removeItem(KEY_STORAGE);
