@@ -5,6 +5,8 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 from bson import Decimal128, ObjectId, json_util
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from flask_rest_service.extjson import dumps, iso_utc, lines
 
@@ -115,3 +117,42 @@ def test_lines_are_one_document_each():
     docs = _readings() * 600  # more than one batch
     assert b"".join(lines(docs)) == b"".join(dumps(doc) + b"\n" for doc in docs)
     assert list(lines([])) == []
+
+
+# Any list of documents, whichever path it takes: json_util reads back what
+# json_util itself would have written.
+moments = st.datetimes(min_value=datetime(1900, 1, 1), max_value=datetime(2200, 1, 1)).map(
+    lambda moment: (
+        moment if moment.microsecond % 2 else moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+    )
+)  # naive (as BSON gives dates back), some in milliseconds and some finer
+bson_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.text(max_size=10),
+    moments,
+    st.binary(min_size=12, max_size=12).map(ObjectId),
+)
+# "$"-keys would read back as Extended JSON wrappers; the service refuses them.
+field_names = st.text(max_size=5).filter(lambda name: not name.startswith("$"))
+bson_values = st.recursive(
+    bson_scalars,
+    lambda children: st.one_of(
+        st.lists(children, max_size=3), st.dictionaries(field_names, children, max_size=3)
+    ),
+    max_leaves=8,
+)
+documents = st.fixed_dictionaries(
+    {"_id": st.binary(min_size=12, max_size=12).map(ObjectId)},
+    optional={"timestamp": moments, "value": bson_values, "meta": bson_values},
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(documents, max_size=6))
+def test_any_list_of_documents_reads_back_as_json_util_writes_it(docs):
+    ours = dumps(docs)
+    assert json_util.loads(ours) == json_util.loads(json_util.dumps(docs))
+    assert b"".join(lines(docs)) == b"".join(dumps(doc) + b"\n" for doc in docs)
