@@ -179,7 +179,8 @@ def load_wrk(url, method, body, headers, connections, seconds) -> dict:
             url,
         ]
         out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.M))
+    # wrk pads some values with a trailing space ("     99%    1.07s ").
+    percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)\s*$", out, re.M))
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     timeouts = re.search(r"timeout (\d+)", out)
     latency = {q: _seconds(v) * 1000 for q, v in percentiles.items()}  # none when nothing completed
