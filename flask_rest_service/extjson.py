@@ -58,9 +58,10 @@ def _default(value: Any) -> Any:
     if value.__class__ is ObjectId:
         return {"$oid": value.binary.hex()}
     if isinstance(value, datetime):
-        if utc_naive(value).year >= 1970:
-            return {"$date": iso_utc(value)}
-        return {"$date": {"$numberLong": str(epoch_millis(value))}}
+        moment = utc_naive(value)
+        if moment.year >= 1970:
+            return {"$date": iso_utc(moment)}
+        return {"$date": {"$numberLong": str(epoch_millis(moment))}}
     # Decimal128, Binary, Regex, ... can only come from documents written by
     # other programs; json_util knows them all.
     return json_util.default(value, json_options=json_util.RELAXED_JSON_OPTIONS)
