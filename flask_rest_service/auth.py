@@ -15,12 +15,12 @@ import hashlib
 import hmac
 import secrets
 import time
-from datetime import UTC, datetime
 
 from flask import current_app, g, request
 from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from .errors import ApiError
+from .validation import utc_now
 
 COLLECTION = "api_keys"
 SCOPES = ("read", "write", "admin")
@@ -80,7 +80,7 @@ class KeyStore:
             raise KeyManagementError(f"scope must be one of {', '.join(SCOPES)}")
         self.create_indexes()
         key = KEY_PREFIX + secrets.token_urlsafe(32)
-        now = datetime.now(UTC).replace(tzinfo=None)
+        now = utc_now()
         try:
             self.keys.insert_one(
                 {"name": name, "scope": scope, "hash": digest(key), "created": now, "last_used": None}
@@ -115,7 +115,7 @@ class KeyStore:
 
     def touch(self, name: str) -> None:
         """Record that a stored key was used."""
-        self.keys.update_one({"name": name}, {"$set": {"last_used": datetime.now(UTC).replace(tzinfo=None)}})
+        self.keys.update_one({"name": name}, {"$set": {"last_used": utc_now()}})
 
 
 def presented_key() -> str | None:

@@ -4,7 +4,7 @@ Each method parses its input (validation, bodies), calls the store
 (readings) and returns ``(body, status, headers)``.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from itertools import chain
 from urllib.parse import urlencode
 
@@ -30,11 +30,6 @@ def limits() -> validation.Limits:
     return validation.Limits(
         config["MAX_BATCH_SIZE"], config["MAX_READING_DEPTH"], config["MAX_READING_BYTES"]
     )
-
-
-def now() -> datetime:
-    """Return the receipt time of this request, as BSON stores it (naive UTC, ms)."""
-    return validation.bson_time(datetime.now(UTC))
 
 
 class Root(Resource):
@@ -92,7 +87,7 @@ class ReadingList(Resource):
         payload = bodies.read_json_or_form()
         if partial:
             return _store_partial(payload if isinstance(payload, list) else [payload]), 207
-        readings = validation.clean_readings(payload, now(), limits())
+        readings = validation.clean_readings(payload, validation.utc_now(), limits())
         stored = store().insert(readings)
         g.readings = len(stored)  # for the request's log line
         if isinstance(payload, list):
@@ -113,7 +108,7 @@ class ReadingStats(Resource):
     def get(self):
         """Aggregate into interval buckets; with fill=null, empty buckets too."""
         config = current_app.config
-        query = queries.parse_stats_query(request.args, now(), config["MAX_BUCKETS"])
+        query = queries.parse_stats_query(request.args, validation.utc_now(), config["MAX_BUCKETS"])
         buckets = store().stats(query)
         if query.fill == "null":
             buckets = _fill(buckets, query)
@@ -177,7 +172,7 @@ class Reading(Resource):
 
     def put(self, id: ObjectId):
         """Replace a reading; the id stays."""
-        reading = validation.clean_replacement(bodies.read_json(), id, now(), limits())
+        reading = validation.clean_replacement(bodies.read_json(), id, validation.utc_now(), limits())
         return _found(store().replace(id, reading), id)
 
     def patch(self, id: ObjectId):
@@ -203,7 +198,7 @@ def _found(doc: dict | None, oid: ObjectId) -> dict:
 
 def _store_partial(payload: list) -> list[dict]:
     """Store the valid items of a batch; return one result per item, by index."""
-    checked = validation.check_batch(payload, now(), limits())
+    checked = validation.check_batch(payload, validation.utc_now(), limits())
     valid = [reading for reading, problems in checked if not problems]
     stored = iter(store().insert(valid) if valid else ())
     g.readings = len(valid)

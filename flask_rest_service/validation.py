@@ -35,6 +35,11 @@ def bson_time(moment: datetime) -> datetime:
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
+def utc_now() -> datetime:
+    """Return the time now as BSON stores it (naive UTC, milliseconds)."""
+    return bson_time(datetime.now(UTC))
+
+
 def parse_timestamp(value: Any) -> datetime:
     """Parse a timestamp in any accepted form; raise ValueError if it is not one."""
     if isinstance(value, bool):
