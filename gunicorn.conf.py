@@ -2,13 +2,11 @@
 
 import os
 
-from flask_rest_service.config import mongo_uri
-
 bind = f"0.0.0.0:{os.environ.get('PORT', '5000')}"
 
-# The embedded store lives in one process's memory: a second worker would
-# have its own, and a reading POSTed to one would be missing from the other.
-workers = int(os.environ.get("WEB_CONCURRENCY", "2")) if mongo_uri(os.environ) else 1
+# Every worker opens the same store (the SQLite file, or MongoDB), so a
+# reading one worker acknowledged is there for the others at once.
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 
 # Heroku's router gives up on a request after 30 s and gives a dyno 30 s
 # between SIGTERM and SIGKILL: finish or give up before either.

@@ -4,22 +4,23 @@
 importing the package builds nothing and connects nowhere.
 """
 
+import logging
 import math
+import os
 import time
 
 from flask import Flask, current_app, request
 from flask_cors import CORS
 from flask_limiter import Limiter
-from flask_pymongo import PyMongo
 from flask_swagger_ui import get_swaggerui_blueprint
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import auth, cli, dashboard, embedded, logs, maintenance
+from . import auth, cli, dashboard, jobs, logs, maintenance
 from . import config as settings
 from .errors import ProblemApi, handle_error, problem
 from .extjson import dumps
-from .readings import ReadingStore
+from .stores import open_store
 from .validation import ObjectIdConverter
 
 __version__ = "1.0.0"
@@ -30,9 +31,10 @@ def create_app(config=None) -> Flask:
     app = Flask(__name__)
     app.config.update(settings.from_env(), VERSION=__version__)
     app.config.update(config or {})
-    db = _database(app)
-    app.extensions["readings"] = ReadingStore(db)
-    app.extensions["keys"] = keys = auth.KeyStore(db, app.config["API_KEYS"])
+    if not app.config["SQLITE_PATH"]:  # as flaskr keeps its database: instance/readings.sqlite3
+        app.config["SQLITE_PATH"] = os.path.join(app.instance_path, settings.SQLITE_FILE)
+    app.extensions["store"] = store = open_store(app.config)
+    app.extensions["keys"] = keys = auth.Keys(store.keys, app.config["API_KEYS"])
     app.extensions["guard"] = auth.Guard(
         keys, app.config["AUTH_CACHE_SECONDS"], app.config["REQUIRE_API_KEYS"]
     )
@@ -100,38 +102,15 @@ def _too_many_requests(limit):
 
 
 def serve_app() -> Flask:
-    """Build the app for serving: ``create_app`` plus the start-up checks."""
+    """Build the app for serving: ``create_app``, the start-up checks, the periodic jobs."""
     app = create_app()
     auth.announce(app)
+    store = app.extensions["store"]
+    where = app.config["SQLITE_PATH"] if store.kind == "sqlite" else f"database {store.name!r}"
+    app.logger.setLevel(logging.INFO)
+    app.logger.info("store: %s, %s", store.kind, where)
+    jobs.start(app)
     return app
-
-
-def _database(app: Flask):
-    """Open (lazily: nothing connects before the first query) the database."""
-    client = app.config.get("MONGO_CLIENT")  # tests pass one
-    uri = app.config["MONGO_URI"]
-    if client is None and uri:
-        timeout = app.config["MONGO_TIMEOUT_MS"]
-        mongo = PyMongo(
-            app,
-            uri,
-            serverSelectionTimeoutMS=timeout,
-            connectTimeoutMS=timeout,
-            socketTimeoutMS=app.config["MONGO_SOCKET_TIMEOUT_MS"],
-        )
-        client = mongo.cx
-    elif client is None:
-        client = embedded.client()
-    is_embedded = embedded.is_embedded(client)
-    if is_embedded:
-        embedded.make_streaming()
-    app.config["STORE_KIND"] = "embedded" if is_embedded else "mongodb"
-    if is_embedded and not app.testing:
-        app.logger.warning(
-            "EMBEDDED STORE: readings live in this process's memory only; "
-            "data is not persisted; set MONGO_URL to use MongoDB"
-        )
-    return client[app.config["MONGO_DBNAME"]]
 
 
 def _refuse_large_bodies() -> None:

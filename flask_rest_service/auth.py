@@ -1,7 +1,7 @@
 """API keys: scopes, hashed storage, and the check on every request.
 
 A key is ``rk_`` and 43 URL-safe characters (256 random bits). Only its
-SHA-256 is stored (``api_keys`` collection) or kept (keys from ``API_KEYS``);
+SHA-256 is stored (``api_keys``, in the store) or kept (keys from ``API_KEYS``);
 a random key that long needs no slow hash. Scopes nest: ``admin`` includes
 ``write``, which includes ``read``.
 
@@ -12,14 +12,13 @@ revocation takes effect within that time.
 """
 
 import hashlib
-import hmac
 import secrets
 import time
 
 from flask import current_app, g, request
-from pymongo.errors import DuplicateKeyError, PyMongoError
 
 from .errors import ApiError
+from .stores import DuplicateName, StoreUnavailable
 from .validation import utc_now
 
 COLLECTION = "api_keys"
@@ -62,60 +61,53 @@ def parse_env_keys(raw: str) -> list[dict]:
     return keys
 
 
-class KeyStore:
-    """The API keys of one database, plus those from the environment."""
+class Keys:
+    """The API keys: those stored (``store.keys``) and those from ``API_KEYS``."""
 
-    def __init__(self, db, env_keys: list[dict]):
-        self.keys = db[COLLECTION]
+    def __init__(self, stored, env_keys: list[dict]):
+        self.stored = stored
         self.env_keys = {key["hash"]: key for key in env_keys}
-
-    def create_indexes(self) -> None:
-        """Make names and hashes unique."""
-        self.keys.create_index("name", unique=True, name="name")
-        self.keys.create_index("hash", unique=True, name="hash")
 
     def create(self, name: str, scope: str) -> str:
         """Store a new key; return it (the only time it is shown)."""
         if scope not in SCOPES:
             raise KeyManagementError(f"scope must be one of {', '.join(SCOPES)}")
-        self.create_indexes()
         key = KEY_PREFIX + secrets.token_urlsafe(32)
-        now = utc_now()
+        record = {"name": name, "scope": scope, "hash": digest(key), "created": utc_now(), "last_used": None}
         try:
-            self.keys.insert_one(
-                {"name": name, "scope": scope, "hash": digest(key), "created": now, "last_used": None}
-            )
-        except DuplicateKeyError:
+            self.stored.add(record)
+        except DuplicateName:
             raise KeyManagementError(f"a key named {name!r} exists; revoke it first") from None
         return key
 
     def list(self) -> list[dict]:
         """Every key's name, scope, created and last used; never the key or its hash."""
-        stored = self.keys.find({}, {"_id": 0, "hash": 0}).sort("name")
         env = [
             {"name": k["name"], "scope": k["scope"], "source": "environment"} for k in self.env_keys.values()
         ]
-        return [*stored, *env]
+        return [*self.stored.list(), *env]
 
     def revoke(self, name: str) -> bool:
         """Delete a stored key; return whether it existed."""
-        return self.keys.delete_one({"name": name}).deleted_count == 1
+        return self.stored.revoke(name)
 
     def any(self) -> bool:
         """Whether any key exists at all."""
-        return bool(self.env_keys) or self.keys.find_one({}, {"_id": 1}) is not None
+        return bool(self.env_keys) or self.stored.any()
 
     def find(self, key: str) -> dict | None:
-        """Return the key's record, or None; the hashes are compared in constant time."""
+        """Return the key's record, or None.
+
+        The look-up is by the key's SHA-256, an equality match in the
+        database: its timing can tell at most how much of a guess's hash
+        matches a stored hash, which says nothing of the key itself.
+        """
         hashed = digest(key)
-        record = self.env_keys.get(hashed) or self.keys.find_one({"hash": hashed}, {"_id": 0})
-        if record is not None and hmac.compare_digest(record["hash"], hashed):
-            return record
-        return None
+        return self.env_keys.get(hashed) or self.stored.find(hashed)
 
     def touch(self, name: str) -> None:
         """Record that a stored key was used."""
-        self.keys.update_one({"name": name}, {"$set": {"last_used": utc_now()}})
+        self.stored.touch(name, utc_now())
 
 
 def presented_key() -> str | None:
@@ -132,7 +124,7 @@ def presented_key() -> str | None:
 class Guard:
     """Decides per request whether it may proceed; caches what it learns."""
 
-    def __init__(self, store: KeyStore, cache_seconds: float, required: bool = False):
+    def __init__(self, store: Keys, cache_seconds: float, required: bool = False):
         self.store = store
         self.cache_seconds = cache_seconds
         self.required = required  # REQUIRE_API_KEYS: never open, even with no key
@@ -173,11 +165,11 @@ def rate_limit_key() -> str:
 
 def announce(app) -> None:
     """At start-up: warn when open; refuse to start without keys if they are required."""
-    store: KeyStore = app.extensions["keys"]
+    keys: Keys = app.extensions["keys"]
     try:
-        exists = store.any()
-    except PyMongoError as error:
-        app.logger.warning("could not check API keys (%s); each request will", type(error).__name__)
+        exists = keys.any()
+    except StoreUnavailable as error:
+        app.logger.warning("could not check API keys (%s); each request will", error.reason())
         return
     if not exists and app.config["REQUIRE_API_KEYS"]:
         raise SystemExit(

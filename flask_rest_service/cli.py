@@ -1,19 +1,32 @@
-"""Flask CLI commands: ``flask --app flask_rest_service init-db`` and ``keys ...``."""
+"""Flask CLI commands: ``flask --app flask_rest_service init-db``, ``run-jobs`` and ``keys ...``."""
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
+from . import jobs
 from .auth import SCOPES, KeyManagementError
-from .maintenance import create_indexes
 
 
 @click.command("init-db")
+@click.option("--recount", is_flag=True, help="MongoDB: count each sensor's readings again for /sensors/.")
 @with_appcontext
-def init_db_command() -> None:
-    """Create the indexes and apply READINGS_RETENTION_DAYS."""
-    names = create_indexes(current_app)
-    click.echo(f"indexes ready: {', '.join(names)}")
+def init_db_command(recount: bool) -> None:
+    """Create the tables or indexes the store needs; harmless to repeat."""
+    store = current_app.extensions["store"]
+    names = store.init(recount=recount)
+    click.echo(f"{store.kind} store {store.name!r} ready; indexes: {', '.join(names)}")
+
+
+@click.command("run-jobs")
+@with_appcontext
+def run_jobs_command() -> None:
+    """Run the periodic jobs (retention) once, for a scheduler."""
+    done = jobs.run_once(current_app)
+    if done is None:
+        click.echo("another process holds the jobs' lease; nothing done")
+    else:
+        click.echo(f"done: {done}")
 
 
 keys = AppGroup("keys", help="Manage API keys.")
@@ -54,4 +67,5 @@ def revoke_key(name: str) -> None:
 def init_app(app: Flask) -> None:
     """Register the commands."""
     app.cli.add_command(init_db_command)
+    app.cli.add_command(run_jobs_command)
     app.cli.add_command(keys)

@@ -23,6 +23,9 @@ INTEGER_SETTINGS = {
     "MAX_PAGE_SIZE": (1000, 1),
     "MAX_READING_DEPTH": (32, 1),
     "MONGO_TIMEOUT_MS": (2000, 100),
+    "SQLITE_BUSY_TIMEOUT_MS": (5000, 0),
+    # How often the periodic jobs (retention) run in each web process.
+    "JOBS_INTERVAL_SECONDS": (60, 1),
     "MONGO_SOCKET_TIMEOUT_MS": (20000, 100),
     "MAX_BUCKETS": (10000, 1),
     "MAX_INFLATED_LENGTH": (16 * 1024 * 1024, 1024),
@@ -35,6 +38,29 @@ INTEGER_SETTINGS = {
     "FORWARDED_HOPS": (None, 0),
 }
 TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+# Every environment variable the service reads (gunicorn.conf.py reads PORT and
+# WEB_CONCURRENCY; DYNO says the service runs on Heroku).
+VARIABLES = (
+    *MONGO_URI_VARIABLES,
+    *INTEGER_SETTINGS,
+    "SQLITE_PATH",
+    "SQLITE_SYNCHRONOUS",
+    "CREATE_INDEXES",
+    "READINGS_RETENTION_DAYS",
+    "REQUIRE_API_KEYS",
+    "RATE_LIMIT",
+    "RATELIMIT_STORAGE_URI",
+    "LOG_FORMAT",
+    "CORS_ORIGINS",
+    "API_KEYS",
+    "DYNO",
+    "PORT",
+    "WEB_CONCURRENCY",
+)
+
+
+SQLITE_FILE = "readings.sqlite3"  # in the Flask instance folder unless SQLITE_PATH says otherwise
+SYNCHRONOUS = ("normal", "full", "extra")
 
 
 class ConfigError(ValueError):
@@ -100,9 +126,17 @@ def _rate_limit(raw: str) -> str | None:
 def from_env(environ: Mapping[str, str] = os.environ) -> dict:
     """Build the application's settings from environment variables."""
     uri = mongo_uri(environ)
+    if environ.get("DYNO") and not uri:
+        # A dyno's disk is wiped on every restart: a SQLite file there loses everything.
+        raise ConfigError(
+            "on Heroku (DYNO is set) readings need MongoDB: set MONGO_URL to a MongoDB "
+            "connection string (a dyno's own disk is wiped at every restart)"
+        )
     settings = {
         "MONGO_URI": uri,
         "MONGO_DBNAME": database_name(uri),
+        "SQLITE_PATH": environ.get("SQLITE_PATH") or None,
+        "SQLITE_SYNCHRONOUS": _choice(environ, "SQLITE_SYNCHRONOUS", SYNCHRONOUS),
         "CREATE_INDEXES": _flag(environ, "CREATE_INDEXES", True),
         "READINGS_RETENTION_DAYS": _integer(environ, "READINGS_RETENTION_DAYS", None, 1),
         "REQUIRE_API_KEYS": _flag(environ, "REQUIRE_API_KEYS", False),

@@ -11,9 +11,10 @@ by request parsing (413, 415) or by the database driver, goes through
 import orjson
 from flask import current_app, request
 from flask_restful import Api
-from pymongo.errors import ConnectionFailure
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.http import HTTP_STATUS_CODES
+
+from .stores import StoreUnavailable
 
 PROBLEM_JSON = "application/problem+json"
 RETRY_AFTER_SECONDS = 5
@@ -79,13 +80,9 @@ def handle_error(error: Exception):
     if isinstance(error, HTTPException):
         headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
         return problem(error.code, _http_detail(error), headers=headers)
-    if isinstance(error, ConnectionFailure):
-        current_app.logger.warning("database unavailable: %s", type(error).__name__)
-        return problem(
-            503,
-            "the database cannot be reached; try again shortly",
-            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-        )
+    if isinstance(error, StoreUnavailable):
+        current_app.logger.warning("database unavailable: %s", error.reason())
+        return problem(503, error.detail, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
     current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
     return problem(500, "internal error; it has been logged")
 

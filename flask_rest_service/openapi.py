@@ -120,8 +120,9 @@ SCHEMAS = {
         "properties": {
             "sensor": {"type": "string"},
             "count": {"type": "integer"},
-            "first": {"$ref": "#/components/schemas/Date"},
-            "last": {"$ref": "#/components/schemas/Date"},
+            # null while the sensor has no reading with a date timestamp
+            "first": {"oneOf": [{"$ref": "#/components/schemas/Date"}, {"type": "null"}]},
+            "last": {"oneOf": [{"$ref": "#/components/schemas/Date"}, {"type": "null"}]},
             "latest": {"$ref": "#/components/schemas/Reading"},
         },
     },
@@ -153,11 +154,10 @@ SCHEMAS = {
         "required": ["status", "store", "database", "version", "auth"],
         "properties": {
             "status": {"const": "OK"},
-            "store": {"enum": ["embedded", "mongodb"]},
+            "store": {"enum": ["sqlite", "mongodb"]},
             "database": {"type": "string"},
             "version": {"type": "string"},
             "auth": {"enum": ["open", "keys"]},
-            "warning": {"type": "string"},
         },
     },
 }

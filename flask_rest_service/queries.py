@@ -17,42 +17,13 @@ from bson import ObjectId
 from bson.errors import InvalidId
 
 from .errors import ApiError, ValidationError
-from .extjson import epoch_millis
+from .extjson import EPOCH, epoch_millis
+from .stores.base import Filters, ListQuery, Position, StatsQuery
 from .validation import parse_timestamp
 
 WHEN = "must be an ISO 8601 date-time or Unix epoch seconds"
 INTERVAL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 STATS_WINDOW = timedelta(hours=24)
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Which readings: the filters the list, export, stats and delete share."""
-
-    sensor: str | None = None
-    type: str | None = None
-    since: datetime | None = None
-    until: datetime | None = None
-
-
-@dataclass(frozen=True)
-class ListQuery:
-    """A validated ``GET /readings/`` query."""
-
-    filters: Filters = Filters()
-    limit: int = 100
-    after: tuple[datetime, ObjectId] | None = None
-
-
-@dataclass(frozen=True)
-class StatsQuery:
-    """A validated ``GET /readings/stats`` query."""
-
-    filters: Filters
-    field: str
-    interval: str
-    interval_ms: int
-    fill: str
 
 
 @dataclass(frozen=True)
@@ -111,19 +82,21 @@ def _field_path(raw: str) -> str:
     return raw
 
 
-def encode_cursor(timestamp: datetime, oid: ObjectId) -> str:
-    """Encode a keyset position as an opaque URL-safe token."""
-    raw = f"{epoch_millis(timestamp)}:{oid}".encode()
+def encode_cursor(position: Position) -> str:
+    """Encode a keyset position as an opaque URL-safe token: ``<epoch ms>:<id>``, ``-:<id>`` if undated."""
+    when = "-" if position.timestamp is None else str(epoch_millis(position.timestamp))
+    raw = f"{when}:{position.id}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_cursor(token: str) -> tuple[datetime, ObjectId]:
-    """Decode a token from ``encode_cursor``; raise ValueError if it is not one."""
+def decode_cursor(token: str) -> Position:
+    """Decode a token from ``encode_cursor`` exactly (integer milliseconds); ValueError if it is not one."""
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
         millis, oid = raw.split(":")
-        return parse_timestamp(int(millis) / 1000), ObjectId(oid)
-    except (binascii.Error, UnicodeDecodeError, ValueError, InvalidId, TypeError):
+        when = None if millis == "-" else EPOCH + timedelta(milliseconds=int(millis))
+        return Position(when, ObjectId(oid))
+    except (binascii.Error, UnicodeDecodeError, ValueError, InvalidId, TypeError, OverflowError):
         raise ValueError("not a cursor this service issued; follow the Link header") from None
 
 

@@ -11,17 +11,17 @@ from urllib.parse import urlencode
 from bson import ObjectId
 from flask import current_app, g, request
 from flask_restful import Resource
-from pymongo.errors import PyMongoError
 
 from . import bodies, export, openapi, queries, validation
 from .errors import ApiError
 from .extjson import epoch_millis
-from .readings import EPOCH, STATISTICS, ReadingStore
+from .stores import Position, StoreUnavailable
+from .stores.base import EPOCH, STATISTICS, Readings
 
 
-def store() -> ReadingStore:
-    """Return this app's reading store."""
-    return current_app.extensions["readings"]
+def store() -> Readings:
+    """Return this app's readings, whichever engine holds them."""
+    return current_app.extensions["store"].readings
 
 
 def limits() -> validation.Limits:
@@ -37,18 +37,12 @@ class Root(Resource):
 
     def get(self):
         """Report the service's state after pinging the database."""
-        config = current_app.config
-        health = {
-            "store": config["STORE_KIND"],
-            "database": config["MONGO_DBNAME"],
-            "version": config["VERSION"],
-        }
-        if config["STORE_KIND"] == "embedded":
-            health["warning"] = "data is not persisted; set MONGO_URL"
+        database = current_app.extensions["store"]
+        health = {"store": database.kind, "database": database.name, "version": current_app.config["VERSION"]}
         try:
-            store().ping()
+            database.ping()
             health["auth"] = "open" if current_app.extensions["guard"].is_open() else "keys"
-        except PyMongoError:
+        except StoreUnavailable:
             raise ApiError("the database cannot be reached", status=503, extra=health) from None
         return {"status": "OK", **health}
 
@@ -75,9 +69,8 @@ class ReadingList(Resource):
         headers = {}
         if len(found) > query.limit:
             found = found[: query.limit]
-            last = found[-1]
             args = {k: v for k, v in request.args.items() if k != "cursor"}
-            args["cursor"] = queries.encode_cursor(last["timestamp"], last["_id"])
+            args["cursor"] = queries.encode_cursor(Position.of(found[-1]))
             headers["Link"] = f'<{request.base_url}?{urlencode(args)}>; rel="next"'
         return found, 200, headers
 

@@ -1,14 +1,23 @@
-"""Fixtures: a fresh app and store per test.
+"""Fixtures: a fresh app on a fresh store per test, on every store.
 
-By default the store is mongomock. With ``TEST_MONGO_URL=mongodb://...`` the
-same tests run against a real server, each in a database of its own that is
-dropped afterwards.
+Every test that uses ``app`` (or ``app_factory``, ``client``, ``readings``)
+runs once per store: ``sqlite`` (a file in the test's own folder) and
+``mongomock`` (stock mongomock, standing in for MongoDB's query semantics).
+With ``TEST_MONGO_URL=mongodb://...`` a third, ``mongodb``, runs the same
+tests on a real server, each in a database of its own that is dropped
+afterwards. The database state is read back through the store's own
+interface (``readings``), so one assertion holds on every engine.
+
+No test depends on what the caller exported: every variable the service
+reads is removed from the environment of the tests and of the processes
+they start.
 """
 
 import os
 import socket
 import subprocess
 import sys
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -16,53 +25,88 @@ import mongomock
 import pytest
 
 from flask_rest_service import create_app
+from flask_rest_service.config import VARIABLES, from_env
+from flask_rest_service.stores.base import Filters
 
 TEST_MONGO_URL = os.environ.get("TEST_MONGO_URL")
+STORES = ["sqlite", "mongomock", *(["mongodb"] if TEST_MONGO_URL else [])]
 ROOT = Path(__file__).resolve().parent.parent
-# The environment for subprocesses: no database settings leak in from outside.
-ROOT_ENV = {
-    k: v for k, v in os.environ.items() if k not in ("MONGO_URL", "MONGODB_URI", "MONGO_URI", "API_KEYS")
-}
+# The environment for subprocesses: nothing the service reads leaks in from outside.
+ROOT_ENV = {k: v for k, v in os.environ.items() if k not in VARIABLES and k != "TEST_MONGO_URL"}
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch):
+    """Run every test as if the caller had exported none of the service's settings."""
+    for name in VARIABLES:
+        monkeypatch.delenv(name, raising=False)
 
 
 def run_python(code, check=True, **environ):
-    """Run Python code in a fresh process in the project folder."""
-    result = subprocess.run(
-        [sys.executable, "-c", code], cwd=ROOT, env={**ROOT_ENV, **environ}, capture_output=True, text=True
-    )
+    """Run Python code in a fresh process in the project folder (its SQLite file in a temporary one)."""
+    with tempfile.TemporaryDirectory() as folder:
+        environ = {"SQLITE_PATH": os.path.join(folder, "readings.sqlite3"), **environ}
+        result = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=ROOT,
+            env={**ROOT_ENV, **environ},
+            capture_output=True,
+            text=True,
+        )
     if check:
         assert result.returncode == 0, result.stderr
     return result
 
 
-def make_app(**config):
-    """Build an app for a test on a fresh, empty store."""
-    settings = {"TESTING": True, **config}
-    if "MONGO_URI" not in settings and "MONGO_CLIENT" not in settings:
-        if TEST_MONGO_URL:
-            database = f"test_{uuid.uuid4().hex[:12]}"
-            settings.update(MONGO_URI=TEST_MONGO_URL, MONGO_DBNAME=database, DROP_AFTER_TEST=True)
-        else:
-            settings["MONGO_CLIENT"] = mongomock.MongoClient()
-    return create_app(settings)
+def store_settings(kind: str, folder: Path) -> dict:
+    """Settings that put apps on one fresh store of this kind (the same dict: the same store)."""
+    if kind == "sqlite":
+        return {"SQLITE_PATH": str(folder / "readings.sqlite3")}
+    if kind == "mongomock":
+        return {"MONGO_CLIENT": mongomock.MongoClient()}
+    return {
+        "MONGO_URI": TEST_MONGO_URL,
+        "MONGO_DBNAME": f"test_{uuid.uuid4().hex[:12]}",
+        "DROP_AFTER_TEST": True,
+    }
+
+
+def make_app(settings: dict, **config):
+    """Build an app for a test: every setting at its default whatever the environment holds."""
+    return create_app({**from_env({}), "TESTING": True, **settings, **config})
+
+
+def module_app(kind: str, **config):
+    """An app on a fresh store of one kind for a whole module (schemathesis, hypothesis)."""
+    return make_app(store_settings(kind, Path(tempfile.mkdtemp(prefix=f"{kind}-"))), **config)
 
 
 def close_app(app):
-    """Drop a test database on a real server and close the app's client."""
-    db = app.extensions["readings"].db
-    if app.config["STORE_KIND"] == "mongodb":
-        if app.config.get("DROP_AFTER_TEST"):
-            db.client.drop_database(db.name)
-        db.client.close()
+    """Drop a test database on a real server; close the store's connections."""
+    store = app.extensions["store"]
+    if app.config.get("DROP_AFTER_TEST"):
+        store.db.client.drop_database(store.db.name)
+    store.close()
+
+
+@pytest.fixture(params=STORES)
+def store_kind(request):
+    return request.param
 
 
 @pytest.fixture
-def app_factory():
-    """Build apps with extra settings; close their clients afterwards."""
+def settings(store_kind, tmp_path):
+    """The settings of this test's store; every app built with them shares it."""
+    return store_settings(store_kind, tmp_path)
+
+
+@pytest.fixture
+def app_factory(settings):
+    """Build apps on this test's store with extra settings; close them afterwards."""
     built = []
 
     def build(**config):
-        built.append(make_app(**config))
+        built.append(make_app(settings, **config))
         return built[-1]
 
     yield build
@@ -79,7 +123,10 @@ def app(app_factory):
 def down_app(app_factory, dead_port):
     """An app whose database is a loopback port where nothing listens."""
     return app_factory(
-        MONGO_URI=f"mongodb://127.0.0.1:{dead_port}/rest", MONGO_TIMEOUT_MS=200, CREATE_INDEXES=False
+        MONGO_URI=f"mongodb://127.0.0.1:{dead_port}/rest",
+        MONGO_CLIENT=None,
+        MONGO_TIMEOUT_MS=200,
+        CREATE_INDEXES=False,
     )
 
 
@@ -90,8 +137,20 @@ def client(app):
 
 @pytest.fixture
 def readings(app):
-    """The readings collection, to check what the database holds."""
-    return app.extensions["readings"].readings
+    """The app's readings, read and written through the store's interface."""
+    return app.extensions["store"].readings
+
+
+def everything(readings) -> list[dict]:
+    """Every stored reading in the store's order: undated by id, then by (timestamp, id)."""
+    return list(readings.export(Filters()))
+
+
+def only(readings) -> dict:
+    """The one stored reading."""
+    docs = everything(readings)
+    assert len(docs) == 1, docs
+    return docs[0]
 
 
 @pytest.fixture

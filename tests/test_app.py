@@ -9,17 +9,31 @@ def test_importing_the_package_builds_no_app():
 
 
 def test_procfile_target_is_built_on_first_use_even_with_the_database_away(dead_port):
-    code = "import flask_rest_service as m; print(m.app.config['STORE_KIND'], m.app is m.app)"
+    code = "import flask_rest_service as m; print(m.app.extensions['store'].kind, m.app is m.app)"
     uri = f"mongodb://127.0.0.1:{dead_port}/plant"
     result = run_python(code, MONGO_URL=uri, MONGO_TIMEOUT_MS="200", CREATE_INDEXES="0")
     assert result.stdout == "mongodb True\n"
     assert "could not check API keys (ServerSelectionTimeoutError)" in result.stderr
 
 
-def test_embedded_store_warns_loudly_at_start_up():
-    result = run_python("import flask_rest_service as m; m.app")
-    assert "EMBEDDED STORE" in result.stderr
-    assert "data is not persisted; set MONGO_URL" in result.stderr
+def test_serving_says_which_store_holds_the_readings(tmp_path):
+    path = tmp_path / "data" / "r.sqlite3"
+    result = run_python("import flask_rest_service as m; m.app", SQLITE_PATH=str(path))
+    assert f"store: sqlite, {path}" in result.stderr
+    assert path.exists()
+
+
+def test_sqlite_file_is_in_the_instance_folder_by_default():
+    from flask_rest_service import create_app
+
+    app = create_app({"CREATE_INDEXES": False})  # builds without opening the file
+    assert app.config["SQLITE_PATH"] == str(ROOT / "instance" / "readings.sqlite3")
+
+
+def test_heroku_without_mongodb_refuses_to_start():
+    result = run_python("import flask_rest_service as m; m.app", check=False, DYNO="web.1")
+    assert result.returncode == 1
+    assert "on Heroku (DYNO is set) readings need MongoDB: set MONGO_URL" in result.stderr
 
 
 def test_procfile_runs_gunicorn_on_the_package():
@@ -34,8 +48,9 @@ def gunicorn_settings(**environ):
     return run_python(code, **environ).stdout.split()
 
 
-def test_gunicorn_runs_one_worker_on_the_embedded_store():
-    assert gunicorn_settings(WEB_CONCURRENCY="4", PORT="8123")[:2] == ["1", "0.0.0.0:8123"]
+def test_gunicorn_runs_two_workers_on_any_store_unless_told():
+    assert gunicorn_settings(PORT="8123")[:2] == ["2", "0.0.0.0:8123"]
+    assert gunicorn_settings(WEB_CONCURRENCY="4")[0] == "4"
 
 
 def test_gunicorn_fits_herokus_limits():
@@ -43,7 +58,3 @@ def test_gunicorn_fits_herokus_limits():
     workers, bind, timeout, graceful, accesslog, forwarded = gunicorn_settings(PORT="5000")
     assert int(timeout) < 30 and int(graceful) < 30
     assert (accesslog, forwarded) == ("None", "*")  # the service logs each request itself
-
-
-def test_gunicorn_runs_web_concurrency_workers_on_mongodb():
-    assert gunicorn_settings(WEB_CONCURRENCY="4", MONGO_URL="mongodb://db/x")[0] == "4"

@@ -194,7 +194,10 @@ def test_a_missing_key_shows_the_prompt_and_a_key_unlocks(serve, page):
 
 def test_an_unreachable_database_is_said_not_shown_blank(serve, page, dead_port):
     _, url = serve(
-        MONGO_URI=f"mongodb://127.0.0.1:{dead_port}/rest", MONGO_TIMEOUT_MS=200, CREATE_INDEXES=False
+        MONGO_URI=f"mongodb://127.0.0.1:{dead_port}/rest",
+        MONGO_CLIENT=None,
+        MONGO_TIMEOUT_MS=200,
+        CREATE_INDEXES=False,
     )
     page.goto(url + "/dashboard")
     page.wait_for_function(

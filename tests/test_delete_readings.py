@@ -3,11 +3,12 @@
 from datetime import datetime
 
 import pytest
+from conftest import everything
 
 
 @pytest.fixture
 def series(readings):
-    readings.insert_many(
+    readings.insert(
         [
             {"sensor": "a", "value": 1, "timestamp": datetime(2026, 1, 1)},
             {"sensor": "a", "value": 2, "timestamp": datetime(2026, 2, 1)},
@@ -18,7 +19,7 @@ def series(readings):
 
 
 def remaining(readings):
-    return sorted(doc["value"] for doc in readings.find())
+    return sorted(doc["value"] for doc in everything(readings))
 
 
 def test_delete_a_sensors_readings_older_than_until(client, readings, series):

@@ -5,7 +5,7 @@ import threading
 
 import pytest
 from bson import ObjectId
-from conftest import ROOT, run_python
+from conftest import ROOT, everything, run_python
 from flask import request
 from werkzeug.serving import make_server
 
@@ -41,7 +41,7 @@ def client_for(url, tmp_path, **options):
 
 
 def stored(app):
-    return list(app.extensions["readings"].readings.find())
+    return everything(app.extensions["store"].readings)
 
 
 def test_readings_go_in_gzip_batches_with_the_devices_ids(served, tmp_path):

@@ -35,7 +35,7 @@ def test_oversized_body_is_refused_from_content_length_alone(app, readings):
     assert json.loads(b"".join(body)) == problem_body(
         413, "Request Entity Too Large", "the body is 5000 bytes; the limit is 1024"
     )
-    assert readings.count_documents({}) == 0
+    assert readings.count() == 0
 
 
 class _Unreadable:
@@ -64,7 +64,7 @@ def test_unexpected_error_is_a_json_500_that_reveals_nothing(app, client, caplog
     def explode(*args):
         raise RuntimeError("secret internals at mongodb://db.internal")
 
-    monkeypatch.setattr(app.extensions["readings"], "get", explode)
+    monkeypatch.setattr(app.extensions["store"].readings, "get", explode)
     response = client.get("/readings/65f0000000000000000000aa")
     assert response.status_code == 500
     assert response.json == problem_body(500, "Internal Server Error", "internal error; it has been logged")

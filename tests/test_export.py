@@ -15,7 +15,7 @@ def oid(n):
 
 @pytest.fixture
 def series(readings):
-    readings.insert_many(
+    readings.insert(
         [
             {"_id": oid(2), "sensor": "k", "type": "t", "value": 2.5, "unit": "C", "timestamp": datetime(2026, 3, 1, 11)},
             {"_id": oid(1), "sensor": "k", "type": "t", "value": 1, "unit": "C", "timestamp": datetime(2026, 3, 1, 10)},
@@ -44,7 +44,7 @@ def test_ndjson_is_one_extended_json_reading_per_line(client, series, readings):
     assert response.headers["Content-Type"] == "application/x-ndjson"
     assert response.headers["Content-Disposition"] == 'attachment; filename="readings.ndjson"'
     lines = response.get_data(as_text=True).splitlines()
-    assert [json_util.loads(line) for line in lines] == [readings.find_one({"_id": oid(n)}) for n in (1, 2)]
+    assert [json_util.loads(line) for line in lines] == [readings.get(oid(n)) for n in (1, 2)]
 
 
 def test_export_filters_like_the_list(client, series):

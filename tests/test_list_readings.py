@@ -23,7 +23,7 @@ def series(readings):
         }
         for i in range(1, 7)
     ]
-    readings.insert_many(docs)
+    readings.insert(docs)
     return docs
 
 
@@ -94,14 +94,14 @@ def test_no_link_when_the_page_holds_exactly_the_rest(client, series):
 
 def test_pages_are_stable_while_new_readings_arrive(client, readings, series):
     first = client.get("/readings/?limit=3")
-    readings.insert_one({"value": 99, "timestamp": BASE + timedelta(hours=1)})
+    readings.insert([{"value": 99, "timestamp": BASE + timedelta(hours=1)}])
     second = client.get(next_link(first))
     assert values(first) + values(second) == [6, 5, 4, 3, 2, 1]
 
 
 def test_readings_sharing_a_timestamp_are_neither_skipped_nor_repeated(client, readings):
     same = BASE
-    readings.insert_many([{"_id": ObjectId(f"{i:024x}"), "value": i, "timestamp": same} for i in range(5)])
+    readings.insert([{"_id": ObjectId(f"{i:024x}"), "value": i, "timestamp": same} for i in range(5)])
     seen, url = [], "/readings/?limit=2"
     while url:
         response = client.get(url)

@@ -1,10 +1,12 @@
-"""Database outages, for real: nothing listening, or a peer that hangs up."""
+"""Database outages, for real: on MongoDB nothing listens or a peer hangs up; on SQLite
+the file is not a database, or another process holds the write lock."""
 
 import socket
+import sqlite3
 import threading
 
 import pytest
-from conftest import problem_body
+from conftest import close_app, make_app, problem_body
 
 ENDPOINTS = [
     ("get", "/readings/"),
@@ -46,12 +48,21 @@ def dropping_port():
     listener.close()
 
 
-@pytest.fixture(params=["nothing listens", "connections dropped"])
-def outage_app(request, app_factory, dead_port, dropping_port):
-    port = dead_port if request.param == "nothing listens" else dropping_port
-    return app_factory(
-        MONGO_URI=f"mongodb://127.0.0.1:{port}/rest", MONGO_TIMEOUT_MS=300, CREATE_INDEXES=False
-    )
+UNREACHABLE = "the database cannot be reached; try again shortly"
+
+
+@pytest.fixture(params=["mongodb, nothing listens", "mongodb, connections dropped", "sqlite, not a database"])
+def outage_app(request, tmp_path, dead_port, dropping_port):
+    if request.param.startswith("mongodb"):
+        port = dead_port if request.param.endswith("nothing listens") else dropping_port
+        settings = {"MONGO_URI": f"mongodb://127.0.0.1:{port}/rest", "MONGO_TIMEOUT_MS": 300}
+    else:
+        path = tmp_path / "readings.sqlite3"
+        path.write_bytes(b"these bytes are not a SQLite database\n" * 200)
+        settings = {"SQLITE_PATH": str(path)}
+    app = make_app(settings, CREATE_INDEXES=False)
+    yield app
+    close_app(app)
 
 
 @pytest.mark.parametrize(("method", "url"), ENDPOINTS)
@@ -59,9 +70,7 @@ def test_every_endpoint_answers_503_with_retry_after(outage_app, method, url):
     response = getattr(outage_app.test_client(), method)(url, json={"value": 1})
     assert response.status_code == 503
     assert response.headers["Retry-After"] == "5"
-    assert response.json == problem_body(
-        503, "Service Unavailable", "the database cannot be reached; try again shortly"
-    )
+    assert response.json == problem_body(503, "Service Unavailable", UNREACHABLE)
 
 
 def test_health_says_the_database_is_unreachable(outage_app):
@@ -73,3 +82,25 @@ def test_health_says_the_database_is_unreachable(outage_app):
 def test_keys_are_checked_against_the_database_so_an_outage_is_503_not_401(outage_app):
     response = outage_app.test_client().get("/readings/", headers={"X-API-Key": "rk_whatever"})
     assert response.status_code == 503
+
+
+def test_sqlite_writes_wait_for_the_lock_then_answer_503_while_reads_go_on(tmp_path):
+    app = make_app({"SQLITE_PATH": str(tmp_path / "r.sqlite3")}, SQLITE_BUSY_TIMEOUT_MS=200)
+    client = app.test_client()
+    assert client.post("/readings/", json={"sensor": "k", "value": 1}).status_code == 201
+    other = sqlite3.connect(tmp_path / "r.sqlite3", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process writing, for longer than the busy timeout
+    try:
+        response = client.post("/readings/", json={"sensor": "k", "value": 2})
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "5"
+        assert response.json == problem_body(
+            503, "Service Unavailable", "the database is busy; try again shortly"
+        )
+        assert [doc["value"] for doc in client.get("/readings/").json] == [1]  # WAL: readers never wait
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    assert client.post("/readings/", json={"sensor": "k", "value": 3}).status_code == 201
+    assert app.extensions["store"].readings.count() == 2
+    close_app(app)

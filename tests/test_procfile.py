@@ -63,10 +63,11 @@ class Web:
 
 
 @pytest.fixture
-def web():
-    """`honcho start web` with PORT chosen as the platform would."""
+def web(tmp_path):
+    """`honcho start web` with PORT chosen as the platform would (and the SQLite file in tmp_path)."""
     port = free_port()
     env = {**ROOT_ENV, "PATH": f"{BIN}{os.pathsep}{ROOT_ENV.get('PATH', '')}", "PORT": str(port)}
+    env["SQLITE_PATH"] = str(tmp_path / "readings.sqlite3")
     env.pop("WEB_CONCURRENCY", None)
     # honcho gives each process PORT = its base port; -p sets the base.
     process = subprocess.Popen(
@@ -89,7 +90,7 @@ def test_web_process_serves_health_and_a_round_trip(web):
     web = web.base
     status, health = call(web + "/")
     assert status == 200
-    assert (health["status"], health["store"]) == ("OK", "embedded")
+    assert (health["status"], health["store"]) == ("OK", "sqlite")
     status, created = call(
         web + "/readings/", {"sensor": "honcho", "value": 1.5, "timestamp": "2026-03-01T10:00:00Z"}
     )

@@ -8,9 +8,8 @@ problem+json with the shape; a refused request stored nothing.
 import json
 import string
 
-import mongomock
 import pytest
-from conftest import make_app
+from conftest import STORES, module_app
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -70,25 +69,25 @@ headers = st.dictionaries(
 )
 
 
-@pytest.fixture(scope="module")
-def app():
-    return make_app(MONGO_CLIENT=mongomock.MongoClient(), RATE_LIMIT=None)
+@pytest.fixture(scope="module", params=STORES)
+def app(request):
+    return module_app(request.param, RATE_LIMIT=None)
 
 
 def check(app, response, count_before):
-    readings = app.extensions["readings"].readings
+    readings = app.extensions["store"].readings
     assert response.status_code < 500, response.get_data(as_text=True)
     if response.status_code >= 400:
         assert response.mimetype == "application/problem+json"
         body = response.json
         assert set(body) >= {"type", "title", "status", "detail"}
         assert body["status"] == response.status_code
-        assert readings.count_documents({}) == count_before
+        assert readings.count() == count_before
 
 
 def call(app, method, path, query, header, **body):
-    readings = app.extensions["readings"].readings
-    before = readings.count_documents({})
+    readings = app.extensions["store"].readings
+    before = readings.count()
     response = app.test_client().open(path, method=method, query_string=query, headers=header, **body)
     check(app, response, before)
 

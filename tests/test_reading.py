@@ -4,7 +4,7 @@ from datetime import datetime
 
 import pytest
 from bson import ObjectId
-from conftest import problem_body
+from conftest import everything, only, problem_body
 
 OID = ObjectId("65f0000000000000000000aa")
 URL = f"/readings/{OID}"
@@ -13,7 +13,7 @@ T0 = datetime(2026, 3, 1, 10)
 
 @pytest.fixture
 def one(readings):
-    readings.insert_one({"_id": OID, "sensor": "a", "value": 1, "note": "x", "timestamp": T0})
+    readings.insert([{"_id": OID, "sensor": "a", "value": 1, "note": "x", "timestamp": T0}])
 
 
 def test_get_returns_the_reading(client, one):
@@ -52,7 +52,7 @@ def test_put_replaces_the_reading_and_keeps_the_id(client, readings, one):
         "value": 2.5,
         "timestamp": {"$date": "2026-03-02T00:00:00Z"},
     }
-    assert list(readings.find()) == [expected]
+    assert list(everything(readings)) == [expected]
 
 
 def test_put_may_repeat_the_id_but_not_change_it(client, readings, one):
@@ -61,7 +61,7 @@ def test_put_may_repeat_the_id_but_not_change_it(client, readings, one):
     assert same.status_code == 200
     assert other.status_code == 400
     assert other.json["errors"] == [{"field": "_id", "detail": "must match the id in the URL"}]
-    assert readings.find_one()["value"] == 3
+    assert only(readings)["value"] == 3
 
 
 def test_put_validates_like_post_and_changes_nothing(client, readings, one):
@@ -76,7 +76,7 @@ def test_put_validates_like_post_and_changes_nothing(client, readings, one):
             {"field": "value", "detail": "must be a number"},
         ],
     )
-    assert readings.find_one()["value"] == 1
+    assert only(readings)["value"] == 1
 
 
 def test_patch_merges_top_level_fields_and_null_removes(client, readings, one):
@@ -89,13 +89,13 @@ def test_patch_merges_top_level_fields_and_null_removes(client, readings, one):
         "timestamp": {"$date": "2026-03-01T10:00:00Z"},
         "unit": "C",
     }
-    assert readings.find_one() == {"_id": OID, "sensor": "a", "value": 7, "timestamp": T0, "unit": "C"}
+    assert only(readings) == {"_id": OID, "sensor": "a", "value": 7, "timestamp": T0, "unit": "C"}
 
 
 def test_patch_accepts_merge_patch_content_type(client, readings, one):
     response = client.patch(URL, data='{"value": 8}', content_type="application/merge-patch+json")
     assert response.status_code == 200
-    assert readings.find_one()["value"] == 8
+    assert only(readings)["value"] == 8
 
 
 def test_empty_patch_returns_the_reading_unchanged(client, readings, one):
@@ -119,7 +119,7 @@ def test_bad_patch_gets_400_and_changes_nothing(client, readings, one, patch, er
     response = client.patch(URL, json=patch)
     assert response.status_code == 400
     assert response.json["errors"] == errors
-    assert readings.find_one() == {"_id": OID, "sensor": "a", "value": 1, "note": "x", "timestamp": T0}
+    assert only(readings) == {"_id": OID, "sensor": "a", "value": 1, "note": "x", "timestamp": T0}
 
 
 @pytest.mark.parametrize("method", ["put", "patch"])
@@ -133,6 +133,6 @@ def test_delete_returns_204_then_404(client, readings, one):
     assert response.status_code == 204
     assert response.data == b""
     assert "Content-Type" not in response.headers
-    assert readings.count_documents({}) == 0
+    assert readings.count() == 0
     assert client.delete(URL).status_code == 404
     assert client.get(URL).status_code == 404

@@ -9,7 +9,7 @@ from conftest import problem_body
 
 @pytest.fixture
 def series(readings):
-    readings.insert_many(
+    readings.insert(
         [
             {"_id": ObjectId(f"{1:024x}"), "sensor": "kitchen", "value": 20, "timestamp": datetime(2026, 3, 1, 10)},
             {"_id": ObjectId(f"{2:024x}"), "sensor": "kitchen", "value": 22, "timestamp": datetime(2026, 3, 1, 12)},

@@ -16,7 +16,7 @@ def at(minutes, seconds=0):
 @pytest.fixture
 def series(readings):
     """Sensor 'k': two readings in [10:00,10:05), two in [10:05,10:10), one in [10:15,10:20)."""
-    readings.insert_many(
+    readings.insert(
         [
             {"sensor": "k", "type": "temp", "value": 3, "timestamp": at(1)},
             {"sensor": "k", "type": "temp", "value": 1, "timestamp": at(0)},  # on the edge: first bucket
@@ -100,7 +100,7 @@ def test_time_zones_in_since_and_until(client, series):
 
 def test_window_defaults_to_the_last_24_hours(client, readings):
     now = datetime.utcnow()
-    readings.insert_many(
+    readings.insert(
         [
             {"sensor": "k", "value": 1, "timestamp": now - timedelta(hours=1)},
             {"sensor": "k", "value": 5, "timestamp": now - timedelta(hours=25)},

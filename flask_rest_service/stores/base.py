@@ -1,0 +1,377 @@
+"""The store contract: what the service asks of a database, whichever engine answers.
+
+Two engines implement it, one module each: ``sqlite`` (the default, a file on
+this machine) and ``mongodb`` (Atlas, Heroku, anyone past one machine). The
+resources, the CLI and the jobs see only what is here. The same API tests run
+on every engine (``tests/conftest.py``); what one engine does of its own is
+tested beside it.
+
+Order. Readings are kept in one total order, the same on every engine:
+readings without a date ``timestamp`` (the 2014 tutorial stored
+``{"reading": ...}`` documents with none) come first, by ``_id``; then every
+dated reading, by ``(timestamp, _id)``. The list walks it newest first, the
+export oldest first, both by keyset (``Position``), never by skip. Engines
+answer two kinds of slice, ``_dated`` and ``_undated``; walking from one to
+the other is done here, once.
+"""
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from bson import ObjectId
+
+EPOCH = datetime(1970, 1, 1)
+STATISTICS = ("count", "min", "max", "avg", "sum", "first", "last")
+EXPORT_BATCH = 1000  # readings per query of an export: no cursor outlives a batch
+DELETE_BATCH = 5000  # readings per transaction of a bulk delete or of retention
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which readings: the filters the list, export, stats and delete share."""
+
+    sensor: str | None = None
+    type: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Position:
+    """A place in the readings' order: a reading's date (None if it has none) and id."""
+
+    timestamp: datetime | None
+    id: ObjectId
+
+    @classmethod
+    def of(cls, doc: dict) -> "Position":
+        """Return the position of a stored reading."""
+        timestamp = doc.get("timestamp")
+        return cls(timestamp if isinstance(timestamp, datetime) else None, doc["_id"])
+
+
+EVERYTHING = Filters()
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """A validated ``GET /readings/`` query."""
+
+    filters: Filters = EVERYTHING
+    limit: int = 100
+    after: Position | None = None
+
+
+@dataclass(frozen=True)
+class StatsQuery:
+    """A validated ``GET /readings/stats`` query."""
+
+    filters: Filters
+    field: str
+    interval: str
+    interval_ms: int
+    fill: str
+
+
+class StoreUnavailable(Exception):
+    """The database cannot be reached, or did not confirm a write: answer 503, try again later."""
+
+    def __init__(self, detail: str = "the database cannot be reached; try again shortly", why: str = ""):
+        super().__init__(detail)
+        self.detail = detail  # for the client
+        self.why = why  # for the log
+
+    def reason(self) -> str:
+        """What went wrong, for the log: what the engine said, else the driver's error class."""
+        if self.why:
+            return self.why
+        return type(self.__cause__).__name__ if self.__cause__ is not None else self.detail
+
+
+class DuplicateName(ValueError):
+    """A record with this name exists already."""
+
+
+def is_number(value) -> bool:
+    """Whether MongoDB's ``$isNumber`` holds: an int or a double, not a boolean."""
+    return value.__class__ in (int, float)
+
+
+def millis(moment: datetime) -> int:
+    """Milliseconds since the epoch of a naive UTC date, exactly."""
+    delta = moment - EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
+
+
+def from_millis(ms: int) -> datetime:
+    """The naive UTC date of a count of milliseconds since the epoch."""
+    return EPOCH + timedelta(milliseconds=ms)
+
+
+def patched(doc: dict, changes: dict, removals: Iterable[str]) -> dict:
+    """Return ``doc`` after ``$set: changes`` and ``$unset: removals``, in MongoDB's field order.
+
+    A field that exists keeps its place; new fields are appended in the order
+    MongoDB 5.0+ processes them: string names lexicographically, numeric names
+    numerically ("update operators process document fields with string-based
+    names in lexicographic order. Fields with numeric names are processed in
+    numeric order"; how the two kinds interleave is not documented: numeric
+    first here). mongomock appends in the order given.
+    """
+    result = {key: changes.get(key, value) for key, value in doc.items() if key not in removals}
+    new = sorted((key for key in changes if key not in doc), key=_update_order)
+    result.update((key, changes[key]) for key in new)
+    return result
+
+
+def _update_order(name: str) -> tuple:
+    return (0, int(name), name) if name.isdigit() else (1, 0, name)
+
+
+def sum_as_mongodb(total):
+    """A sum of integers past 64 bits becomes a double, as MongoDB's ``$sum`` does."""
+    if total.__class__ is int and not INT64_MIN <= total <= INT64_MAX:
+        return float(total)
+    return total
+
+
+def buckets(rows: Iterable[tuple[int, object]], step_ms: int) -> list[dict]:
+    """Aggregate ``(epoch ms, number)`` rows in time order into epoch-aligned buckets.
+
+    What the MongoDB engine's pipeline computes on the server: count, min,
+    max, avg, sum, and the first and last values by time, in constant memory
+    a bucket. Integers are summed exactly, and a sum of integers past 64 bits
+    becomes a double (as ``$sum`` does); doubles are summed with Neumaier's
+    compensation, close to MongoDB's double-double summation (Python 3.11's
+    own ``sum`` is not compensated, 3.12's is).
+    """
+    groups: dict[int, _Bucket] = {}
+    for ms, value in rows:
+        start = ms - ms % step_ms  # Python's % floors, before 1970 too
+        group = groups.get(start)
+        if group is None:
+            groups[start] = _Bucket(value)
+        else:
+            group.add(value)
+    return [group.result(from_millis(start)) for start, group in sorted(groups.items())]
+
+
+class _Bucket:
+    __slots__ = ("count", "min", "max", "ints", "floats", "compensation", "doubles", "first", "last")
+
+    def __init__(self, value):
+        self.count, self.min, self.max, self.first = 0, value, value, value
+        self.ints, self.floats, self.compensation, self.doubles = 0, 0.0, 0.0, False
+        self.add(value)
+
+    def add(self, value) -> None:
+        self.count += 1
+        self.last = value
+        if value < self.min:
+            self.min = value
+        elif value > self.max:
+            self.max = value
+        if value.__class__ is int:
+            self.ints += value
+            return
+        self.doubles = True
+        total = self.floats + value
+        if abs(self.floats) >= abs(value):
+            self.compensation += (self.floats - total) + value
+        else:
+            self.compensation += (value - total) + self.floats
+        self.floats = total
+
+    def result(self, start: datetime) -> dict:
+        if self.doubles:
+            total = self.ints + (self.floats + self.compensation)
+        else:
+            total = sum_as_mongodb(self.ints)
+        return {
+            "start": start,
+            "count": self.count,
+            "min": self.min,
+            "max": self.max,
+            "avg": (self.ints if not self.doubles else total) / self.count,
+            "sum": total,
+            "first": self.first,
+            "last": self.last,
+        }
+
+
+def field_value(doc: dict, path: str):
+    """The value at a dotted path through objects (not arrays), as ``$field.path`` reads it."""
+    value = doc
+    for part in path.split("."):
+        if not isinstance(value, dict):
+            return None  # an array on the way gives an array, never a number
+        value = value.get(part)
+    return value
+
+
+class Readings(ABC):
+    """The readings of one database."""
+
+    # --- what each engine writes ---------------------------------------------
+
+    @abstractmethod
+    def insert(self, readings: list[dict]) -> list[tuple[dict, bool]]:
+        """Store readings; return each stored document and whether it is new.
+
+        A reading without ``_id`` gets a new ObjectId. One whose ``_id`` is
+        stored already is not stored again: the stored one is returned with
+        ``False``, so device retries are safe.
+        """
+
+    @abstractmethod
+    def get(self, oid: ObjectId) -> dict | None:
+        """Return one reading, or None."""
+
+    @abstractmethod
+    def replace(self, oid: ObjectId, reading: dict) -> dict | None:
+        """Replace a reading's fields, keeping its id; None if there is none."""
+
+    @abstractmethod
+    def update(self, oid: ObjectId, changes: dict, removals: list[str]) -> dict | None:
+        """Set and remove top-level fields (MongoDB's order, ``patched``); None if no such reading."""
+
+    @abstractmethod
+    def delete(self, oid: ObjectId) -> bool:
+        """Delete one reading; return whether it existed."""
+
+    @abstractmethod
+    def delete_matching(self, filters: Filters) -> int:
+        """Delete the matching readings, in batches of ``DELETE_BATCH``; return how many."""
+
+    @abstractmethod
+    def count(self, filters: Filters = EVERYTHING) -> int:
+        """Count the matching readings."""
+
+    @abstractmethod
+    def stats(self, query: StatsQuery) -> list[dict]:
+        """Return the non-empty buckets of ``query.field``, oldest first (``buckets``' shape)."""
+
+    @abstractmethod
+    def sensors(self) -> list[dict]:
+        """Every sensor, by name: count, first and last dates (None if undated), latest reading.
+
+        Without counting readings: the count is kept up to date by every write.
+        """
+
+    @abstractmethod
+    def _dated(self, filters: Filters, after: Position | None, limit: int, descending: bool) -> list[dict]:
+        """Up to ``limit`` dated readings past ``after`` by ``(timestamp, _id)``."""
+
+    @abstractmethod
+    def _undated(self, filters: Filters, after: ObjectId | None, limit: int, descending: bool) -> list[dict]:
+        """Up to ``limit`` readings without a date timestamp past ``after`` by ``_id``."""
+
+    # --- the same on every engine ----------------------------------------------
+
+    def slice(self, filters: Filters, after: Position | None, limit: int, descending: bool) -> list[dict]:
+        """Up to ``limit`` readings past ``after`` in the readings' order (or its reverse)."""
+        timed = filters.since is not None or filters.until is not None  # a time range: dated only
+        phases = ["dated"] if timed else ["dated", "undated"] if descending else ["undated", "dated"]
+        if after is not None:
+            start = "dated" if after.timestamp is not None else "undated"
+            phases = phases[phases.index(start) :] if start in phases else []
+        found: list[dict] = []
+        for phase in phases:
+            here = after if after is not None and phase == phases[0] else None
+            wanted = limit - len(found)
+            if phase == "dated":
+                found += self._dated(filters, here, wanted, descending)
+            else:
+                found += self._undated(filters, here.id if here else None, wanted, descending)
+            if len(found) >= limit:
+                break
+        return found
+
+    def page(self, query: ListQuery) -> list[dict]:
+        """Return up to ``limit + 1`` readings, newest first, after the cursor."""
+        return self.slice(query.filters, query.after, query.limit + 1, descending=True)
+
+    def latest(self, sensor: str, type: str | None = None) -> dict | None:
+        """Return the newest reading of a sensor (of a type), or None."""
+        found = self.slice(Filters(sensor, type), None, 1, descending=True)
+        return found[0] if found else None
+
+    def export(self, filters: Filters) -> Iterator[dict]:
+        """Yield every matching reading, oldest first, a keyset batch (one short query) at a time.
+
+        No query stays open between batches, so a slow reader holds no
+        server cursor (MongoDB drops idle ones after 10 minutes) and no
+        SQLite read transaction (which would hold back its WAL checkpoints).
+        """
+        after = None
+        while True:
+            batch = self.slice(filters, after, EXPORT_BATCH, descending=False)
+            yield from batch
+            if len(batch) < EXPORT_BATCH:
+                return
+            after = Position.of(batch[-1])
+
+
+class Keys(ABC):
+    """The stored API keys: records of name, scope, SHA-256 hash, created and last used."""
+
+    @abstractmethod
+    def add(self, record: dict) -> None:
+        """Store a key record; ``DuplicateName`` if the name is taken."""
+
+    @abstractmethod
+    def find(self, hashed: str) -> dict | None:
+        """Return the record with this hash, or None."""
+
+    @abstractmethod
+    def list(self) -> list[dict]:
+        """Every record by name, without the hash."""
+
+    @abstractmethod
+    def revoke(self, name: str) -> bool:
+        """Delete a record by name; return whether it existed."""
+
+    @abstractmethod
+    def any(self) -> bool:
+        """Whether any key is stored."""
+
+    @abstractmethod
+    def touch(self, name: str, when: datetime) -> None:
+        """Record when a key was last used."""
+
+
+class Leases(ABC):
+    """Named leases, so that one process at a time runs a periodic job."""
+
+    @abstractmethod
+    def acquire(self, name: str, holder: str, now: datetime, seconds: float) -> bool:
+        """Take or renew the lease until ``now + seconds``; False if another holder has it."""
+
+
+class Store(ABC):
+    """A database: its readings, keys and leases, and its maintenance."""
+
+    kind: str  # "sqlite" or "mongodb", as the health check names it
+    name: str  # the database's name: a file name or a MongoDB database
+    readings: Readings
+    keys: Keys
+    leases: Leases
+
+    @abstractmethod
+    def ping(self) -> None:
+        """Reach the database; ``StoreUnavailable`` if it cannot be reached."""
+
+    @abstractmethod
+    def init(self, recount: bool = False) -> list[str]:
+        """Create what the store needs (tables, indexes, summaries); harmless to repeat.
+
+        With ``recount``, count each sensor's readings again where the count
+        is kept outside a transaction (MongoDB). Return the indexes' names.
+        """
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections."""

@@ -1,0 +1,431 @@
+"""The MongoDB store: Atlas, Heroku, and anyone past one machine.
+
+Written for real MongoDB 5.0+ with documented operators and pymongo 4 calls
+only; tests run it on stock mongomock, and on a real server when
+``TEST_MONGO_URL`` is set. Every driver error that means the database is
+away becomes ``StoreUnavailable`` (``_outages``).
+
+The per-sensor count for ``GET /sensors/`` lives in ``sensor_summaries``,
+kept by each write with ``$inc`` (so concurrent writers never lose an
+increment); first and last dates come from the two ends of the
+``(sensor, timestamp)`` index. MongoDB has no transaction here (a standalone
+server has none), so a process that dies between a write and its ``$inc``
+leaves the count off by that write: ``flask init-db --recount`` counts again.
+"""
+
+import functools
+import inspect
+from collections import Counter
+from datetime import datetime, timedelta
+
+from bson import ObjectId
+from pymongo import ASCENDING, DESCENDING, ReturnDocument
+from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError
+
+from .base import (
+    DELETE_BATCH,
+    EPOCH,
+    EVERYTHING,
+    STATISTICS,
+    DuplicateName,
+    Filters,
+    Keys,
+    Leases,
+    Position,
+    Readings,
+    StatsQuery,
+    Store,
+    StoreUnavailable,
+    sum_as_mongodb,
+)
+
+READINGS, KEYS, SUMMARIES, LEASES, SERVICE = "readings", "api_keys", "sensor_summaries", "leases", "service"
+DUPLICATE_KEY = 11000
+NEWEST_FIRST = [("timestamp", DESCENDING), ("_id", DESCENDING)]
+OLDEST_FIRST = [("timestamp", ASCENDING), ("_id", ASCENDING)]
+# The indexes carry _id after timestamp because pages are by (timestamp, _id):
+# MongoDB then walks the index for the sort instead of sorting in memory.
+INDEXES = [
+    ([("sensor", 1), ("timestamp", -1), ("_id", -1)], "sensor_timestamp"),
+    ([("timestamp", -1), ("_id", -1)], "timestamp"),
+]
+# The TTL index of versions before 1.1; retention is now done by jobs.py (so
+# that the summary stays right), and init() drops it.
+OLD_RETENTION_INDEX = "retention"
+SUMMARY_VERSION = 1
+
+
+def _unavailable(error: Exception) -> StoreUnavailable | None:
+    """The outage a driver error means, or None if it is not one."""
+    if isinstance(error, ConnectionFailure):
+        return StoreUnavailable()
+    return None
+
+
+def _outages(cls):
+    """Turn driver errors that mean an outage into ``StoreUnavailable`` in every public method."""
+    for name, method in list(vars(cls).items()):
+        if name.startswith("__") or not callable(method):
+            continue
+        if inspect.isgeneratorfunction(method):
+            continue  # none here: exports are batches of plain calls
+        setattr(cls, name, _translated(method))
+    return cls
+
+
+def _translated(method):
+    @functools.wraps(method)
+    def call(*args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except StoreUnavailable:
+            raise
+        except Exception as error:
+            outage = _unavailable(error)
+            if outage is None:
+                raise
+            raise outage from error
+
+    return call
+
+
+def time_filter(filters: Filters, dated: bool = False) -> dict:
+    """Build a filter; every value is a literal, never an operator."""
+    query: dict = {}
+    if filters.sensor is not None:
+        query["sensor"] = filters.sensor
+    if filters.type is not None:
+        query["type"] = filters.type
+    bounds: dict = {"$type": "date"} if dated else {}
+    if filters.since is not None:
+        bounds["$gte"] = filters.since
+    if filters.until is not None:
+        bounds["$lt"] = filters.until
+    if bounds:
+        query["timestamp"] = bounds
+    return query
+
+
+def stats_pipeline(query: StatsQuery) -> list[dict]:
+    """Aggregate one numeric field into interval buckets aligned to the epoch (UTC).
+
+    Only documented operators MongoDB has had since 4.4: date minus date is
+    milliseconds, date minus milliseconds is a date. ``$mod`` keeps the sign
+    of the dividend, so ``((ms mod step) + step) mod step`` is the floored
+    remainder, right before 1970 too.
+    """
+    field = f"${query.field}"
+    step = query.interval_ms
+    since_epoch = {"$subtract": ["$timestamp", EPOCH]}
+    remainder = {"$mod": [{"$add": [{"$mod": [since_epoch, step]}, step]}, step]}
+    return [
+        # The time and sensor terms use the (sensor, timestamp) index; $isNumber
+        # leaves out strings, arrays and missing values without failing.
+        {"$match": {**time_filter(query.filters, dated=True), "$expr": {"$isNumber": field}}},
+        {"$sort": dict(OLDEST_FIRST)},  # so that $first and $last are by time
+        {
+            "$group": {
+                "_id": {"$subtract": ["$timestamp", remainder]},
+                "count": {"$sum": 1},
+                "min": {"$min": field},
+                "max": {"$max": field},
+                "avg": {"$avg": field},
+                "sum": {"$sum": field},
+                "first": {"$first": field},
+                "last": {"$last": field},
+            }
+        },
+        {"$sort": {"_id": ASCENDING}},
+    ]
+
+
+def _sensors(docs) -> Counter:
+    return Counter(doc["sensor"] for doc in docs if isinstance(doc.get("sensor"), str))
+
+
+@_outages
+class MongoReadings(Readings):
+    """The ``readings`` collection and its ``sensor_summaries``."""
+
+    def __init__(self, db):
+        self.db = db
+        self.collection = db[READINGS]
+        self.summaries = db[SUMMARIES]
+
+    def create_indexes(self) -> list[str]:
+        """Create the indexes the queries use; drop the TTL index of older versions."""
+        names = [self.collection.create_index(keys, name=name) for keys, name in INDEXES]
+        if OLD_RETENTION_INDEX in self.collection.index_information():
+            self.collection.drop_index(OLD_RETENTION_INDEX)
+        return names
+
+    def recount(self, sensors=None) -> None:
+        """Count each sensor's readings again (all sensors if None) and keep the result."""
+        match = {"sensor": {"$type": "string"}} if sensors is None else {"sensor": {"$in": sorted(sensors)}}
+        counts = {
+            group["_id"]: group["count"]
+            for group in self.collection.aggregate(
+                [{"$match": match}, {"$group": {"_id": "$sensor", "count": {"$sum": 1}}}]
+            )
+        }
+        for sensor in counts:
+            self.summaries.replace_one({"_id": sensor}, {"count": counts[sensor]}, upsert=True)
+        gone = (
+            {"_id": {"$nin": list(counts)}}
+            if sensors is None
+            else {"_id": {"$in": sorted(set(sensors) - set(counts))}}
+        )
+        self.summaries.delete_many(gone)
+
+    def _added(self, docs) -> None:
+        for sensor, count in _sensors(docs).items():
+            self.summaries.update_one({"_id": sensor}, {"$inc": {"count": count}}, upsert=True)
+
+    def _removed(self, docs) -> None:
+        for sensor, count in _sensors(docs).items():
+            self.summaries.update_one({"_id": sensor}, {"$inc": {"count": -count}})
+            self.summaries.delete_one({"_id": sensor, "count": {"$lte": 0}})
+
+    def insert(self, readings: list[dict]) -> list[tuple[dict, bool]]:
+        """Store readings; return each stored document and whether it is new."""
+        docs = [reading if "_id" in reading else {"_id": ObjectId(), **reading} for reading in readings]
+        if len(docs) == 1:
+            try:
+                self.collection.insert_one(docs[0])
+            except DuplicateKeyError:
+                return [(self.get(docs[0]["_id"]), False)]
+            self._added(docs)
+            return [(docs[0], True)]
+        try:
+            self.collection.insert_many(docs, ordered=False)
+        except BulkWriteError as error:
+            failed = error.details["writeErrors"]
+            if any(item["code"] != DUPLICATE_KEY for item in failed):
+                raise
+            ids = [docs[item["index"]]["_id"] for item in failed]
+            existing = {doc["_id"]: doc for doc in self.collection.find({"_id": {"$in": ids}})}
+            self._added([doc for doc in docs if doc["_id"] not in existing])
+            return [(existing[doc["_id"]], False) if doc["_id"] in existing else (doc, True) for doc in docs]
+        self._added(docs)
+        return [(doc, True) for doc in docs]
+
+    def get(self, oid: ObjectId) -> dict | None:
+        """Return one reading, or None."""
+        return self.collection.find_one({"_id": oid})
+
+    def replace(self, oid: ObjectId, reading: dict) -> dict | None:
+        """Replace a reading's fields, keeping its id; None if there is none."""
+        body = {key: value for key, value in reading.items() if key != "_id"}
+        before = self.collection.find_one_and_replace(
+            {"_id": oid}, body, projection={"sensor": 1}, return_document=ReturnDocument.BEFORE
+        )
+        if before is None:
+            return None
+        self._moved(before, body)
+        return {"_id": oid, **body}
+
+    def update(self, oid: ObjectId, changes: dict, removals: list[str]) -> dict | None:
+        """Set and remove top-level fields; None if there is no such reading."""
+        update = {}
+        if changes:  # MongoDB refuses an empty $set or $unset
+            update["$set"] = changes
+        if removals:
+            update["$unset"] = dict.fromkeys(removals, "")
+        if not update:
+            return self.get(oid)
+        if "sensor" not in changes and "sensor" not in removals:
+            return self.collection.find_one_and_update(
+                {"_id": oid}, update, return_document=ReturnDocument.AFTER
+            )
+        before = self.collection.find_one_and_update(
+            {"_id": oid}, update, projection={"sensor": 1}, return_document=ReturnDocument.BEFORE
+        )
+        if before is None:
+            return None
+        after = self.get(oid)
+        self._moved(before, after or {})
+        return after
+
+    def _moved(self, before: dict, after: dict) -> None:
+        if before.get("sensor") != after.get("sensor"):
+            self._removed([before])
+            self._added([after])
+
+    def delete(self, oid: ObjectId) -> bool:
+        """Delete one reading; return whether it existed."""
+        deleted = self.collection.find_one_and_delete({"_id": oid}, projection={"sensor": 1})
+        if deleted is None:
+            return False
+        self._removed([deleted])
+        return True
+
+    def delete_matching(self, filters: Filters) -> int:
+        """Delete the matching readings, a batch at a time; return how many."""
+        criteria = time_filter(filters)
+        total = 0
+        while True:
+            batch = list(self.collection.find(criteria, {"sensor": 1}, limit=DELETE_BATCH))
+            if not batch:
+                return total
+            ids = [doc["_id"] for doc in batch]
+            deleted = self.collection.delete_many({"_id": {"$in": ids}, **criteria}).deleted_count
+            if deleted == len(batch):
+                self._removed(batch)
+            else:  # another request deleted or changed some meanwhile: which, only a count tells
+                self.recount(set(_sensors(batch)))
+            total += deleted
+            if len(batch) < DELETE_BATCH:
+                return total
+
+    def count(self, filters: Filters = EVERYTHING) -> int:
+        """Count the matching readings."""
+        return self.collection.count_documents(time_filter(filters))
+
+    def _dated(self, filters: Filters, after: Position | None, limit: int, descending: bool) -> list[dict]:
+        criteria = time_filter(filters, dated=True)
+        if after is not None:
+            op = "$lt" if descending else "$gt"
+            bounds = criteria["timestamp"]
+            # The $lte/$gte bound keeps the index scan tight; the $or breaks ties.
+            inclusive = op + "e"
+            bounds[inclusive] = max(bounds.get(inclusive, after.timestamp), after.timestamp)
+            criteria["$or"] = [{"timestamp": {op: after.timestamp}}, {"_id": {op: after.id}}]
+        return list(
+            self.collection.find(criteria, sort=NEWEST_FIRST if descending else OLDEST_FIRST, limit=limit)
+        )
+
+    def _undated(self, filters: Filters, after: ObjectId | None, limit: int, descending: bool) -> list[dict]:
+        criteria = {**time_filter(filters), "timestamp": {"$not": {"$type": "date"}}}
+        if after is not None:
+            criteria["_id"] = {"$lt" if descending else "$gt": after}
+        return list(
+            self.collection.find(
+                criteria, sort=[("_id", DESCENDING if descending else ASCENDING)], limit=limit
+            )
+        )
+
+    def stats(self, query: StatsQuery) -> list[dict]:
+        """Return the non-empty buckets, oldest first, computed by the server."""
+        return [
+            {
+                "start": bucket["_id"],
+                **{name: bucket[name] for name in STATISTICS},
+                "sum": sum_as_mongodb(bucket["sum"]),
+            }
+            for bucket in self.collection.aggregate(stats_pipeline(query))
+        ]
+
+    def sensors(self) -> list[dict]:
+        """Every sensor, by name: the kept count, and both ends of its index."""
+        counts = {doc["_id"]: doc["count"] for doc in self.summaries.find({"count": {"$gt": 0}})}
+        found = []
+        for sensor in sorted(counts):
+            latest = self.latest(sensor)
+            if latest is None:  # deleted since the summary was read
+                continue
+            oldest = self._dated(Filters(sensor), None, 1, descending=False)
+            last = latest.get("timestamp")
+            found.append(
+                {
+                    "sensor": sensor,
+                    "count": counts[sensor],
+                    "first": oldest[0]["timestamp"] if oldest else None,
+                    "last": last if isinstance(last, datetime) else None,
+                    "latest": latest,
+                }
+            )
+        return found
+
+
+@_outages
+class MongoKeys(Keys):
+    """The ``api_keys`` collection."""
+
+    def __init__(self, db):
+        self.collection = db[KEYS]
+
+    def create_indexes(self) -> list[str]:
+        """Make names and hashes unique."""
+        return [
+            self.collection.create_index("name", unique=True, name="name"),
+            self.collection.create_index("hash", unique=True, name="hash"),
+        ]
+
+    def add(self, record: dict) -> None:
+        """Store a key record; ``DuplicateName`` if the name is taken."""
+        self.create_indexes()  # uniqueness is what makes a duplicate name fail
+        try:
+            self.collection.insert_one(dict(record))
+        except DuplicateKeyError:
+            raise DuplicateName(record["name"]) from None
+
+    def find(self, hashed: str) -> dict | None:
+        """Return the record with this hash, or None."""
+        return self.collection.find_one({"hash": hashed}, {"_id": 0})
+
+    def list(self) -> list[dict]:
+        """Every record by name, without the hash."""
+        return list(self.collection.find({}, {"_id": 0, "hash": 0}).sort("name"))
+
+    def revoke(self, name: str) -> bool:
+        """Delete a record by name; return whether it existed."""
+        return self.collection.delete_one({"name": name}).deleted_count == 1
+
+    def any(self) -> bool:
+        """Whether any key is stored."""
+        return self.collection.find_one({}, {"_id": 1}) is not None
+
+    def touch(self, name: str, when: datetime) -> None:
+        """Record when a key was last used."""
+        self.collection.update_one({"name": name}, {"$set": {"last_used": when}})
+
+
+@_outages
+class MongoLeases(Leases):
+    """The ``leases`` collection."""
+
+    def __init__(self, db):
+        self.collection = db[LEASES]
+
+    def acquire(self, name: str, holder: str, now: datetime, seconds: float) -> bool:
+        """Take or renew the lease; an upsert that collides on ``_id`` means another holds it."""
+        try:
+            self.collection.find_one_and_update(
+                {"_id": name, "$or": [{"expires": {"$lte": now}}, {"holder": holder}]},
+                {"$set": {"holder": holder, "expires": now + timedelta(seconds=seconds)}},
+                upsert=True,
+            )
+        except DuplicateKeyError:
+            return False
+        return True
+
+
+@_outages
+class MongoStore(Store):
+    """A MongoDB database holding readings, keys, summaries and leases."""
+
+    kind = "mongodb"
+
+    def __init__(self, db):
+        self.db = db
+        self.name = db.name
+        self.readings = MongoReadings(db)
+        self.keys = MongoKeys(db)
+        self.leases = MongoLeases(db)
+
+    def ping(self) -> None:
+        """Round-trip to the server."""
+        self.db.command("ping")
+
+    def init(self, recount: bool = False) -> list[str]:
+        """Create the indexes; build the sensor summary the first time (or count again)."""
+        names = self.readings.create_indexes() + self.keys.create_indexes()
+        service = self.db[SERVICE]
+        if recount or service.find_one({"_id": SUMMARIES, "version": SUMMARY_VERSION}) is None:
+            self.readings.recount()
+            service.replace_one({"_id": SUMMARIES}, {"version": SUMMARY_VERSION}, upsert=True)
+        return names
+
+    def close(self) -> None:
+        """Close the client's connections."""
+        self.db.client.close()

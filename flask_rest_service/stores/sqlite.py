@@ -1,0 +1,477 @@
+"""The SQLite store: the default, a file on this machine (the standard library's ``sqlite3``).
+
+Durability: WAL, and every write is one ``BEGIN IMMEDIATE`` transaction
+committed before the answer, so an acknowledged reading survives ``kill -9``
+of any process. With ``synchronous=NORMAL`` (the default, ``SQLITE_SYNCHRONOUS``)
+the last transactions before a power cut or an OS crash may be lost, never
+the file's integrity; ``FULL`` syncs the WAL on every commit so they survive
+that too, at the cost of a disk flush per write.
+
+Processes and threads: each gunicorn worker has its own connections, taken
+from a small pool (one per request at a time); the file is shared. Writers
+queue on SQLite's lock for up to ``SQLITE_BUSY_TIMEOUT_MS``; readers never
+wait for them (WAL). Parameters are always bound, never formatted into SQL.
+"""
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+import bson
+from bson import ObjectId
+
+from .base import (
+    DELETE_BATCH,
+    EVERYTHING,
+    DuplicateName,
+    Filters,
+    Keys,
+    Leases,
+    Position,
+    Readings,
+    StatsQuery,
+    Store,
+    StoreUnavailable,
+    buckets,
+    field_value,
+    from_millis,
+    is_number,
+    millis,
+    patched,
+)
+
+SCHEMA_VERSION = 1
+SCHEMA = Path(__file__).with_name("schema.sql")
+INDEXES = ["sensor_timestamp", "timestamp"]
+POOL_SIZE = 16  # idle connections kept per process
+# Result codes (the low byte of sqlite_errorcode) that mean the file cannot be
+# used just now, not that a statement is wrong: busy or locked past the
+# timeout, out of memory or disk, read-only, I/O error, corrupt, not openable.
+UNAVAILABLE = {3, 5, 6, 7, 8, 10, 11, 13, 14, 15, 26}
+BUSY = {5, 6}
+
+
+class Database:
+    """Connections to one SQLite file: a pool per process, transactions, errors as outages."""
+
+    def __init__(self, path: str, busy_timeout_ms: int = 5000, synchronous: str = "normal"):
+        self.path = path
+        self.busy_timeout = busy_timeout_ms / 1000
+        self.synchronous = synchronous
+        self._lock = threading.Lock()
+        self._idle: list[sqlite3.Connection] = []
+        self._pid = os.getpid()
+        self._forked: list[sqlite3.Connection] = []
+        self._ready = False
+
+    def _connect(self) -> sqlite3.Connection:
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        # Autocommit mode: transactions are explicit (write()), reads take none.
+        connection = sqlite3.connect(
+            self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        connection.execute(f"PRAGMA synchronous = {self.synchronous}")  # one of a fixed set (config)
+        return connection
+
+    def _take(self) -> sqlite3.Connection:
+        with self._lock:
+            if self._pid != os.getpid():
+                # A forked child must not use (or close: closing can checkpoint
+                # and unlink the WAL under the parent) what its parent opened.
+                self._forked += self._idle
+                self._idle, self._pid, self._ready = [], os.getpid(), False
+            if self._idle:
+                return self._idle.pop()
+        return self._connect()
+
+    def _give(self, connection: sqlite3.Connection) -> None:
+        with self._lock:
+            if connection.in_transaction:  # only after a failure the caller saw
+                connection.rollback()
+            if len(self._idle) < POOL_SIZE and self._pid == os.getpid():
+                self._idle.append(connection)
+                return
+        connection.close()
+
+    @contextmanager
+    def connection(self) -> Iterator[sqlite3.Connection]:
+        """Lend a connection; database errors that mean an outage become ``StoreUnavailable``."""
+        try:
+            connection = self._take()
+            try:
+                if not self._ready:
+                    self._ensure_schema(connection)
+                yield connection
+            finally:
+                self._give(connection)
+        except sqlite3.Error as error:
+            code = getattr(error, "sqlite_errorcode", None)
+            if code is not None and code & 0xFF in UNAVAILABLE:
+                busy = code & 0xFF in BUSY
+                detail = "the database is busy" if busy else "the database cannot be reached"
+                raise StoreUnavailable(f"{detail}; try again shortly", why=error.sqlite_errorname) from error
+            raise
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One transaction holding the write lock from its start (no upgrade deadlocks)."""
+        with self.connection() as connection:
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                yield connection
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+
+    def _ensure_schema(self, connection: sqlite3.Connection) -> None:
+        """Create the schema in a new file; refuse a file from a newer version of the service."""
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        if version == 0:
+            connection.execute("PRAGMA journal_mode = WAL")  # kept in the file from now on
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                # Another process may have created it while this one waited for the lock.
+                if connection.execute("PRAGMA user_version").fetchone()[0] == 0:
+                    for statement in _statements(SCHEMA.read_text()):
+                        connection.execute(statement)
+                    connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+            connection.execute("COMMIT")
+        elif version > SCHEMA_VERSION:
+            raise RuntimeError(
+                f"{self.path} has schema version {version}; this version of the service "
+                f"knows {SCHEMA_VERSION}: run the newer version, or move the file aside"
+            )
+        self._ready = True
+
+    def close(self) -> None:
+        """Close the idle connections of this process."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for connection in idle:
+            connection.close()
+
+
+def _statements(script: str) -> list[str]:
+    """Split a schema script into statements (``complete_statement`` knows triggers' inner ';')."""
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        if line.lstrip().startswith("--"):
+            continue
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    return statements
+
+
+# --- readings ---------------------------------------------------------------
+
+
+def _row(doc: dict) -> tuple:
+    """The columns of a reading: its id, the copies the queries use, the document."""
+    sensor, type_, timestamp, value = (doc.get(k) for k in ("sensor", "type", "timestamp", "value"))
+    return (
+        doc["_id"].binary,
+        sensor if isinstance(sensor, str) else None,
+        type_ if isinstance(type_, str) else None,
+        millis(timestamp) if isinstance(timestamp, datetime) else None,
+        value if is_number(value) else None,
+        bson.encode(doc),
+    )
+
+
+def _documents(rows) -> list[dict]:
+    """Decode the ``doc`` column of rows, all in one call."""
+    return bson.decode_all(b"".join(row[0] for row in rows))
+
+
+def _where(filters: Filters) -> tuple[list[str], list]:
+    clauses, params = [], []
+    for column, value in (("sensor", filters.sensor), ("type", filters.type)):
+        if value is not None:
+            clauses.append(f"{column} = ?")
+            params.append(value)
+    if filters.since is not None:
+        clauses.append("ts >= ?")
+        params.append(millis(filters.since))
+    if filters.until is not None:
+        clauses.append("ts < ?")
+        params.append(millis(filters.until))
+    return clauses, params
+
+
+def _sql_where(clauses: list[str]) -> str:
+    return " WHERE " + " AND ".join(clauses) if clauses else ""
+
+
+INSERT = "INSERT INTO readings (id, sensor, type, ts, value, doc) VALUES (?, ?, ?, ?, ?, ?)"
+
+
+class SqliteReadings(Readings):
+    """The ``readings`` table and its ``sensors`` summary."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    def insert(self, readings: list[dict]) -> list[tuple[dict, bool]]:
+        """Store readings; return each stored document and whether it is new."""
+        docs = [reading if "_id" in reading else {"_id": ObjectId(), **reading} for reading in readings]
+        # Only ids the client chose can be stored already; new ObjectIds are unique.
+        given = [reading["_id"].binary for reading in readings if "_id" in reading]
+        with self.db.write() as connection:
+            stored = {}
+            if given:
+                marks = ",".join("?" * len(given))
+                found = connection.execute(f"SELECT id, doc FROM readings WHERE id IN ({marks})", given)
+                stored = {row[0]: bson.decode(row[1]) for row in found}
+            connection.executemany(INSERT, (_row(doc) for doc in docs if doc["_id"].binary not in stored))
+        return [
+            (stored[doc["_id"].binary], False) if doc["_id"].binary in stored else (doc, True) for doc in docs
+        ]
+
+    def get(self, oid: ObjectId) -> dict | None:
+        """Return one reading, or None."""
+        with self.db.connection() as connection:
+            row = connection.execute("SELECT doc FROM readings WHERE id = ?", (oid.binary,)).fetchone()
+        return bson.decode(row[0]) if row else None
+
+    def _rewrite(self, oid: ObjectId, change) -> dict | None:
+        """Replace a reading by ``change(stored)`` in one transaction: a delete and an insert
+        (the summary triggers see both), in the same place of the insertion order."""
+        with self.db.write() as connection:
+            row = connection.execute("SELECT seq, doc FROM readings WHERE id = ?", (oid.binary,)).fetchone()
+            if row is None:
+                return None
+            doc = change(bson.decode(row[1]))
+            connection.execute("DELETE FROM readings WHERE seq = ?", (row[0],))
+            connection.execute(
+                "INSERT INTO readings (seq, id, sensor, type, ts, value, doc) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (row[0], *_row(doc)),
+            )
+        return doc
+
+    def replace(self, oid: ObjectId, reading: dict) -> dict | None:
+        """Replace a reading's fields, keeping its id; None if there is none."""
+        body = {"_id": oid, **{key: value for key, value in reading.items() if key != "_id"}}
+        return self._rewrite(oid, lambda stored: body)
+
+    def update(self, oid: ObjectId, changes: dict, removals: list[str]) -> dict | None:
+        """Set and remove top-level fields; None if there is no such reading."""
+        return self._rewrite(oid, lambda stored: patched(stored, changes, removals))
+
+    def delete(self, oid: ObjectId) -> bool:
+        """Delete one reading; return whether it existed."""
+        with self.db.write() as connection:
+            return connection.execute("DELETE FROM readings WHERE id = ?", (oid.binary,)).rowcount == 1
+
+    def delete_matching(self, filters: Filters) -> int:
+        """Delete the matching readings, a bounded transaction at a time; return how many."""
+        clauses, params = _where(filters)
+        sql = f"DELETE FROM readings WHERE seq IN (SELECT seq FROM readings{_sql_where(clauses)} LIMIT ?)"
+        total = 0
+        while True:
+            with self.db.write() as connection:
+                deleted = connection.execute(sql, [*params, DELETE_BATCH]).rowcount
+            total += deleted
+            if deleted < DELETE_BATCH:
+                return total
+
+    def count(self, filters: Filters = EVERYTHING) -> int:
+        """Count the matching readings."""
+        clauses, params = _where(filters)
+        with self.db.connection() as connection:
+            return connection.execute(
+                f"SELECT count(*) FROM readings{_sql_where(clauses)}", params
+            ).fetchone()[0]
+
+    def _dated(self, filters: Filters, after: Position | None, limit: int, descending: bool) -> list[dict]:
+        clauses, params = _where(filters)
+        clauses.append("ts IS NOT NULL")
+        if after is not None:
+            clauses.append("(ts, id) < (?, ?)" if descending else "(ts, id) > (?, ?)")
+            params += [millis(after.timestamp), after.id.binary]
+        order = "ts DESC, id DESC" if descending else "ts, id"
+        sql = f"SELECT doc FROM readings{_sql_where(clauses)} ORDER BY {order} LIMIT ?"
+        with self.db.connection() as connection:
+            return _documents(connection.execute(sql, [*params, limit]).fetchall())
+
+    def _undated(self, filters: Filters, after: ObjectId | None, limit: int, descending: bool) -> list[dict]:
+        clauses, params = _where(filters)
+        clauses.append("ts IS NULL")
+        if after is not None:
+            clauses.append("id < ?" if descending else "id > ?")
+            params.append(after.binary)
+        order = "id DESC" if descending else "id"
+        sql = f"SELECT doc FROM readings{_sql_where(clauses)} ORDER BY {order} LIMIT ?"
+        with self.db.connection() as connection:
+            return _documents(connection.execute(sql, [*params, limit]).fetchall())
+
+    def stats(self, query: StatsQuery) -> list[dict]:
+        """Return the non-empty buckets, oldest first, aggregated while the rows stream by."""
+        clauses, params = _where(query.filters)
+        if query.field == "value":  # the column holds it when it is a number
+            sql = (
+                f"SELECT ts, value FROM readings{_sql_where([*clauses, 'value IS NOT NULL'])} ORDER BY ts, id"
+            )
+            with self.db.connection() as connection:
+                return buckets(connection.execute(sql, params), query.interval_ms)
+        sql = f"SELECT ts, doc FROM readings{_sql_where(clauses)} ORDER BY ts, id"
+        with self.db.connection() as connection:
+            values = (
+                (ts, field_value(bson.decode(doc), query.field))
+                for ts, doc in connection.execute(sql, params)
+            )
+            return buckets(((ts, value) for ts, value in values if is_number(value)), query.interval_ms)
+
+    def sensors(self) -> list[dict]:
+        """Every sensor, by name, from the summary the triggers keep, with its latest reading."""
+        with self.db.connection() as connection:
+            rows = connection.execute(
+                "SELECT sensor, count, first, last FROM sensors WHERE count > 0"
+            ).fetchall()
+        found = []
+        for sensor, count, first, last in sorted(rows):
+            latest = self.latest(sensor)
+            if latest is not None:  # None: deleted since the summary was read
+                found.append(
+                    {
+                        "sensor": sensor,
+                        "count": count,
+                        "first": None if first is None else from_millis(first),
+                        "last": None if last is None else from_millis(last),
+                        "latest": latest,
+                    }
+                )
+        return found
+
+
+# --- keys and leases ----------------------------------------------------------
+
+
+def _date(ms: int | None) -> datetime | None:
+    return None if ms is None else from_millis(ms)
+
+
+class SqliteKeys(Keys):
+    """The ``api_keys`` table."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    def add(self, record: dict) -> None:
+        """Store a key record; ``DuplicateName`` if the name is taken."""
+        try:
+            with self.db.write() as connection:
+                connection.execute(
+                    "INSERT INTO api_keys (name, scope, hash, created, last_used) VALUES (?, ?, ?, ?, ?)",
+                    (
+                        record["name"],
+                        record["scope"],
+                        record["hash"],
+                        millis(record["created"]),
+                        None if record.get("last_used") is None else millis(record["last_used"]),
+                    ),
+                )
+        except sqlite3.IntegrityError:
+            raise DuplicateName(record["name"]) from None
+
+    def find(self, hashed: str) -> dict | None:
+        """Return the record with this hash, or None."""
+        with self.db.connection() as connection:
+            row = connection.execute(
+                "SELECT name, scope, hash, created, last_used FROM api_keys WHERE hash = ?", (hashed,)
+            ).fetchone()
+        if row is None:
+            return None
+        name, scope, hashed, created, last_used = row
+        return {
+            "name": name,
+            "scope": scope,
+            "hash": hashed,
+            "created": _date(created),
+            "last_used": _date(last_used),
+        }
+
+    def list(self) -> list[dict]:
+        """Every record by name, without the hash."""
+        with self.db.connection() as connection:
+            rows = connection.execute(
+                "SELECT name, scope, created, last_used FROM api_keys ORDER BY name"
+            ).fetchall()
+        return [
+            {"name": name, "scope": scope, "created": _date(created), "last_used": _date(last_used)}
+            for name, scope, created, last_used in rows
+        ]
+
+    def revoke(self, name: str) -> bool:
+        """Delete a record by name; return whether it existed."""
+        with self.db.write() as connection:
+            return connection.execute("DELETE FROM api_keys WHERE name = ?", (name,)).rowcount == 1
+
+    def any(self) -> bool:
+        """Whether any key is stored."""
+        with self.db.connection() as connection:
+            return connection.execute("SELECT 1 FROM api_keys LIMIT 1").fetchone() is not None
+
+    def touch(self, name: str, when: datetime) -> None:
+        """Record when a key was last used."""
+        with self.db.write() as connection:
+            connection.execute("UPDATE api_keys SET last_used = ? WHERE name = ?", (millis(when), name))
+
+
+class SqliteLeases(Leases):
+    """The ``leases`` table."""
+
+    def __init__(self, db: Database):
+        self.db = db
+
+    def acquire(self, name: str, holder: str, now: datetime, seconds: float) -> bool:
+        """Take or renew the lease until ``now + seconds``; False if another holder has it."""
+        expires = millis(now) + round(seconds * 1000)
+        with self.db.write() as connection:
+            taken = connection.execute(
+                "INSERT INTO leases (name, holder, expires) VALUES (?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires = excluded.expires "
+                "WHERE leases.expires <= ? OR leases.holder = excluded.holder",
+                (name, holder, expires, millis(now)),
+            )
+            return taken.rowcount == 1
+
+
+class SqliteStore(Store):
+    """A SQLite file holding readings, keys and leases."""
+
+    kind = "sqlite"
+
+    def __init__(self, path: str, busy_timeout_ms: int = 5000, synchronous: str = "normal"):
+        self.path = path
+        self.name = os.path.basename(path)
+        self.db = Database(path, busy_timeout_ms, synchronous)
+        self.readings = SqliteReadings(self.db)
+        self.keys = SqliteKeys(self.db)
+        self.leases = SqliteLeases(self.db)
+
+    def ping(self) -> None:
+        """Open the file and read from it."""
+        with self.db.connection() as connection:
+            connection.execute("SELECT 1 FROM readings LIMIT 1").fetchall()
+
+    def init(self, recount: bool = False) -> list[str]:
+        """Create the schema if the file has none (it is also created on first use).
+
+        The summary is kept in the same transaction as every write: never a recount.
+        """
+        self.ping()
+        return list(INDEXES)
+
+    def close(self) -> None:
+        """Close this process's idle connections."""
+        self.db.close()

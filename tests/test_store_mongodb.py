@@ -1,0 +1,131 @@
+"""What the MongoDB store does of its own: indexes, the sensor summary, the upgrade from 1.0.
+
+On stock mongomock; with TEST_MONGO_URL on that server too.
+"""
+
+from datetime import datetime
+
+import pytest
+from bson import ObjectId
+from conftest import TEST_MONGO_URL, close_app, make_app, store_settings
+
+QUERY_INDEXES = {
+    "sensor_timestamp": [("sensor", 1), ("timestamp", -1), ("_id", -1)],
+    "timestamp": [("timestamp", -1), ("_id", -1)],
+}
+
+
+@pytest.fixture(params=["mongomock", *(["mongodb"] if TEST_MONGO_URL else [])])
+def mongo_settings(request, tmp_path):
+    return store_settings(request.param, tmp_path)
+
+
+@pytest.fixture
+def build(mongo_settings):
+    built = []
+
+    def build(**config):
+        built.append(make_app(mongo_settings, **config))
+        return built[-1]
+
+    yield build
+    for app in built:
+        close_app(app)
+
+
+def index_keys(app):
+    collection = app.extensions["store"].db["readings"]
+    return {name: info["key"] for name, info in collection.index_information().items() if name != "_id_"}
+
+
+def test_indexes_are_created_at_start_up(build):
+    assert index_keys(build()) == QUERY_INDEXES
+
+
+def test_no_indexes_at_start_up_when_turned_off(build):
+    assert index_keys(build(CREATE_INDEXES=False)) == {}
+
+
+def test_init_db_creates_them_and_is_harmless_twice(build):
+    app = build(CREATE_INDEXES=False)
+    runner = app.test_cli_runner()
+    first, second = runner.invoke(args=["init-db"]), runner.invoke(args=["init-db"])
+    assert first.exit_code == second.exit_code == 0
+    assert (
+        first.output
+        == f"mongodb store {app.config['MONGO_DBNAME']!r} ready; indexes: sensor_timestamp, timestamp, name, hash\n"
+    )
+    assert index_keys(app) == QUERY_INDEXES
+
+
+def test_the_ttl_index_of_version_1_0_is_dropped(build):
+    # Retention is now a job of the service's (so that /sensors/ counts stay
+    # right); the TTL index 1.0 made would delete behind its back.
+    app = build(CREATE_INDEXES=False)
+    app.extensions["store"].db["readings"].create_index(
+        "timestamp", name="retention", expireAfterSeconds=86400
+    )
+    assert app.test_cli_runner().invoke(args=["init-db"]).exit_code == 0
+    assert "retention" not in index_keys(app)
+
+
+def test_the_summary_is_built_from_the_readings_a_1_0_database_holds(mongo_settings):
+    # A 1.0 database: readings, no summary (mongomock shares a client, a real server a database).
+    app = make_app(mongo_settings, CREATE_INDEXES=False)
+    db = app.extensions["store"].db
+    db["readings"].insert_many(
+        [
+            {"sensor": "a", "value": 1, "timestamp": datetime(2026, 1, 1)},
+            {"sensor": "a", "value": 2, "timestamp": datetime(2026, 1, 2)},
+            {"sensor": "b", "reading": "no timestamp"},
+            {"reading": "no sensor"},
+        ]
+    )
+    assert app.test_client().get("/sensors/").json == []
+    assert app.test_cli_runner().invoke(args=["init-db"]).exit_code == 0
+    assert [(s["sensor"], s["count"]) for s in app.test_client().get("/sensors/").json] == [
+        ("a", 2),
+        ("b", 1),
+    ]
+    close_app(app)
+
+
+def test_recount_corrects_a_count_a_killed_process_left_off(build):
+    app = build()
+    app.test_client().post("/readings/", json=[{"sensor": "a", "value": n} for n in range(3)])
+    app.extensions["store"].db["sensor_summaries"].update_one({"_id": "a"}, {"$inc": {"count": 5}})  # as if
+    assert app.test_client().get("/sensors/").json[0]["count"] == 8
+    assert app.test_cli_runner().invoke(args=["init-db", "--recount"]).exit_code == 0
+    assert app.test_client().get("/sensors/").json[0]["count"] == 3
+
+
+def test_counts_follow_edits_that_move_a_reading_to_another_sensor(build):
+    app = build()
+    client = app.test_client()
+    oid = client.post("/readings/", json={"sensor": "a", "value": 1}).json["_id"]["$oid"]
+    client.post("/readings/", json={"sensor": "a", "value": 2})
+    client.patch(f"/readings/{oid}", json={"sensor": "b"})
+    summaries = app.extensions["store"].db["sensor_summaries"]
+    assert {doc["_id"]: doc["count"] for doc in summaries.find()} == {"a": 1, "b": 1}
+    client.put(f"/readings/{oid}", json={"value": 3})  # no sensor any more
+    assert {doc["_id"]: doc["count"] for doc in summaries.find()} == {"a": 1}
+
+
+def test_a_concurrent_delete_during_a_bulk_delete_is_recounted(build, monkeypatch):
+    app = build()
+    readings = app.extensions["store"].readings
+    readings.insert(
+        [
+            {"_id": ObjectId(f"{n:024x}"), "sensor": "a", "value": n, "timestamp": datetime(2026, 1, 1)}
+            for n in range(4)
+        ]
+    )
+    real_delete_many = readings.collection.delete_many
+
+    def racing(criteria):  # another request deletes one of the batch first
+        readings.collection.delete_one({"_id": ObjectId(f"{0:024x}")})
+        return real_delete_many(criteria)
+
+    monkeypatch.setattr(readings.collection, "delete_many", racing)
+    assert app.test_client().delete("/readings/?until=2027-01-01").json == {"deleted": 3}
+    assert list(app.extensions["store"].db["sensor_summaries"].find()) == []

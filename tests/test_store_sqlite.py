@@ -1,0 +1,169 @@
+"""What the SQLite store does of its own: the file, its schema, WAL, the summary triggers, the indexes."""
+
+import os
+import sqlite3
+from datetime import datetime
+
+import pytest
+from bson import ObjectId
+from conftest import close_app, make_app
+
+from flask_rest_service.stores import sqlite as engine
+from flask_rest_service.stores.base import Filters, ListQuery, Position
+from flask_rest_service.stores.sqlite import SqliteStore
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = SqliteStore(str(tmp_path / "data" / "readings.sqlite3"))
+    yield store
+    store.close()
+
+
+def raw(store) -> sqlite3.Connection:
+    return sqlite3.connect(store.path, isolation_level=None)
+
+
+def test_the_file_and_its_folder_are_made_on_first_use_in_wal_mode(store):
+    assert not os.path.exists(store.path)
+    store.ping()
+    with raw(store) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+        assert connection.execute("PRAGMA user_version").fetchone() == (engine.SCHEMA_VERSION,)
+
+
+def test_init_db_says_what_is_ready(tmp_path):
+    app = make_app({"SQLITE_PATH": str(tmp_path / "r.sqlite3")})
+    result = app.test_cli_runner().invoke(args=["init-db"])
+    assert (result.exit_code, result.output) == (
+        0,
+        "sqlite store 'r.sqlite3' ready; indexes: sensor_timestamp, timestamp\n",
+    )
+    close_app(app)
+
+
+def test_a_file_of_a_newer_schema_is_refused(store):
+    store.ping()
+    with raw(store) as connection:
+        connection.execute("PRAGMA user_version = 99")
+    other = SqliteStore(store.path)
+    with pytest.raises(RuntimeError, match="schema version 99; this version of the service knows 1"):
+        other.ping()
+    other.close()
+
+
+def test_synchronous_is_set_on_every_connection(tmp_path):
+    store = SqliteStore(str(tmp_path / "r.sqlite3"), synchronous="full")
+    with store.db.connection() as connection:
+        assert connection.execute("PRAGMA synchronous").fetchone() == (2,)  # FULL
+    store.close()
+
+
+def summary(store):
+    with raw(store) as connection:
+        return connection.execute("SELECT sensor, count, first, last FROM sensors ORDER BY sensor").fetchall()
+
+
+def ms(*args):
+    return int((datetime(*args) - datetime(1970, 1, 1)).total_seconds() * 1000)
+
+
+def test_the_summary_follows_every_write_path(store):
+    readings = store.readings
+    a, b, c = (ObjectId(f"{n:024x}") for n in (1, 2, 3))
+    readings.insert([
+        {"_id": a, "sensor": "k", "value": 1, "timestamp": datetime(2026, 1, 1)},
+        {"_id": b, "sensor": "k", "value": 2, "timestamp": datetime(2026, 1, 3)},
+        {"_id": c, "sensor": "k", "reading": "no timestamp"},
+    ])  # fmt: skip
+    assert summary(store) == [("k", 3, ms(2026, 1, 1), ms(2026, 1, 3))]
+    readings.update(b, {"timestamp": datetime(2026, 1, 2)}, [])  # the newest moves back
+    assert summary(store) == [("k", 3, ms(2026, 1, 1), ms(2026, 1, 2))]
+    readings.replace(a, {"sensor": "j", "value": 9, "timestamp": datetime(2025, 1, 1)})  # to another sensor
+    assert summary(store) == [
+        ("j", 1, ms(2025, 1, 1), ms(2025, 1, 1)),
+        ("k", 2, ms(2026, 1, 2), ms(2026, 1, 2)),
+    ]
+    readings.delete(b)
+    assert summary(store) == [("j", 1, ms(2025, 1, 1), ms(2025, 1, 1)), ("k", 1, None, None)]
+    readings.delete_matching(Filters(sensor="j", until=datetime(2026, 1, 1)))
+    readings.delete(c)
+    assert summary(store) == []
+
+
+def test_an_edit_keeps_the_insertion_order(store):
+    readings = store.readings
+    ids = [oid for oid in (ObjectId(f"{n:024x}") for n in (1, 2, 3))]
+    readings.insert([{"_id": oid, "reading": n} for n, oid in enumerate(ids)])
+    readings.update(ids[0], {"reading": "changed"}, [])
+    with raw(store) as connection:
+        assert [row[0] for row in connection.execute("SELECT id FROM readings ORDER BY seq")] == [
+            oid.binary for oid in ids
+        ]
+
+
+QUERIES = {
+    "by id": ("SELECT doc FROM readings WHERE id = ?", [b"x" * 12]),
+    "newest page": ("SELECT doc FROM readings WHERE ts IS NOT NULL ORDER BY ts DESC, id DESC LIMIT 101", []),
+    "next page": (
+        "SELECT doc FROM readings WHERE ts IS NOT NULL AND (ts, id) < (?, ?) ORDER BY ts DESC, id DESC LIMIT 101",
+        [1, b"x" * 12],
+    ),
+    "a sensor's page": (
+        "SELECT doc FROM readings WHERE sensor = ? AND ts IS NOT NULL ORDER BY ts DESC, id DESC LIMIT 101",
+        ["k"],
+    ),
+    "stats": (
+        "SELECT ts, value FROM readings WHERE sensor = ? AND ts >= ? AND ts < ? AND value IS NOT NULL ORDER BY ts, id",
+        ["k", 0, 1],
+    ),
+    "undated": (
+        "SELECT doc FROM readings WHERE ts IS NULL AND id < ? ORDER BY id DESC LIMIT 101",
+        [b"x" * 12],
+    ),
+}
+
+
+@pytest.mark.parametrize("name", QUERIES)
+def test_every_query_walks_an_index_not_the_table(store, name):
+    # The cost of a page, a look-up or a sensor's stats must not grow with the
+    # store: each is an index search, never a scan of every reading, and no sort.
+    store.ping()
+    sql, params = QUERIES[name]
+    with raw(store) as connection:
+        plan = " / ".join(row[3] for row in connection.execute("EXPLAIN QUERY PLAN " + sql, params))
+    assert "SEARCH readings USING" in plan, plan
+    assert "SCAN readings" not in plan and "TEMP B-TREE" not in plan, plan
+
+
+def test_the_store_uses_those_queries(store):
+    # The plans above are of the statements the store sends: check it sends them.
+    sent = []
+    store.ping()
+    with store.db.connection() as connection:
+        connection.set_trace_callback(sent.append)
+    store.readings.page(ListQuery(limit=100))
+    store.readings.slice(Filters(), Position(datetime(2026, 1, 1), ObjectId()), 101, descending=True)
+    store.readings.get(ObjectId())
+    assert any("ORDER BY ts DESC, id DESC LIMIT" in statement for statement in sent)
+    assert any("(ts, id) < (" in statement for statement in sent)
+    assert any("WHERE id = " in statement for statement in sent)
+
+
+def test_a_forked_child_opens_its_own_connections(store):
+    store.readings.insert([{"sensor": "k", "value": 1}])
+    with store.db.connection() as parent_connection:
+        pass
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        try:
+            with store.db.connection() as connection:
+                mine = connection is not parent_connection
+            store.readings.insert([{"sensor": "k", "value": 2}])
+            os.write(write, b"ok" if mine and store.readings.count() == 2 else b"no")
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(read, 2) == b"ok"
+    assert store.readings.count() == 2
