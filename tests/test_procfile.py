@@ -1,19 +1,10 @@
 """The Procfile runs as Heroku runs it: honcho starts `web` with PORT set."""
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
 
 import pytest
-from conftest import ROOT, ROOT_ENV
-
-BIN = Path(sys.executable).parent
+from conftest import ROOT
+from webserver import Web, call
 
 
 def procfile():
@@ -35,53 +26,10 @@ def test_heroku_files():
     assert manifest["formation"]["web"]["quantity"] == 1
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def call(url, body=None, headers=None):
-    data = json.dumps(body).encode() if body is not None else None
-    headers = {**({"Content-Type": "application/json"} if data else {}), **(headers or {})}
-    request = urllib.request.Request(url, data, headers)
-    with urllib.request.urlopen(request, timeout=5) as response:
-        return response.status, json.loads(response.read())
-
-
-class Web:
-    """The web process: its address, and what it printed once stopped."""
-
-    def __init__(self, process, base):
-        self.process, self.base, self.output = process, base, None
-
-    def stop(self) -> str:
-        if self.output is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            self.output = self.process.communicate(timeout=30)[0].decode()
-        return self.output
-
-
 @pytest.fixture
 def web(tmp_path):
     """`honcho start web` with PORT chosen as the platform would (and the SQLite file in tmp_path)."""
-    port = free_port()
-    env = {**ROOT_ENV, "PATH": f"{BIN}{os.pathsep}{ROOT_ENV.get('PATH', '')}", "PORT": str(port)}
-    env["SQLITE_PATH"] = str(tmp_path / "readings.sqlite3")
-    env.pop("WEB_CONCURRENCY", None)
-    # honcho gives each process PORT = its base port; -p sets the base.
-    process = subprocess.Popen(
-        [str(BIN / "honcho"), "start", "-p", str(port), "web"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-    )  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(150):
-        try:
-            call(base + "/")
-            break
-        except OSError:
-            time.sleep(0.1)
-    server = Web(process, base)
+    server = Web({"SQLITE_PATH": str(tmp_path / "readings.sqlite3")})
     yield server
     assert "Booting worker" in server.stop()
 

@@ -42,9 +42,9 @@ def test_parse_timestamp_refuses(value):
         datetime(2026, 3, 1, 10, 0, 0, 123000),
         None,  # a reading without a date timestamp
         datetime(1960, 1, 1, 0, 0, 0, 1000),
-        # Past about 2100 a float of seconds no longer holds every millisecond:
-        # the cursor once lost one here and a page skipped or repeated a reading.
-        datetime(2106, 2, 7, 6, 28, 15, 999000),
+        # Past 2^33 s (2242) a float of seconds no longer holds every millisecond:
+        # the cursor once lost this one, and a page skipped or repeated a reading.
+        datetime(2250, 1, 27, 17, 1, 1, 81000),
         datetime(9999, 12, 31, 23, 59, 59, 999000),
     ],
 )
