@@ -4,7 +4,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
-from . import jobs
+from . import jobs, migrate
 from .auth import SCOPES, KeyManagementError
 
 
@@ -27,6 +27,40 @@ def run_jobs_command() -> None:
         click.echo("another process holds the jobs' lease; nothing done")
     else:
         click.echo(f"done: {done}")
+
+
+@click.command("copy-to")
+@click.argument("target")
+@with_appcontext
+def copy_to_command(target: str) -> None:
+    """Copy every reading and key to TARGET: a mongodb:// or mongodb+srv:// URL, or a SQLite file.
+
+    The configured store is only read. Readings keep their ids, so running it
+    again after an interruption copies only what is missing.
+    """
+    source = current_app.extensions["store"]
+    if migrate.is_configured_store(target, current_app.config):
+        raise click.ClickException("the target is the store the service is configured with")
+    store = migrate.open_target(target, current_app.config)
+    click.echo(
+        f"copying from the {source.kind} store {source.name!r} to the {store.kind} store {store.name!r}"
+    )
+
+    def progress(done: migrate.Copied) -> None:
+        if (done.readings + done.already) % (100 * migrate.BATCH) == 0:
+            click.echo(f"  {done.readings + done.already} readings...")
+
+    try:
+        done = migrate.copy(source, store, progress)
+    finally:
+        store.close()
+    click.echo(f"keys: {done.keys} copied, {done.keys_already} there already")
+    click.echo(f"readings: {done.readings} copied, {done.already} there already")
+    if done.skipped:
+        shown = ", ".join(map(str, done.skipped[:5]))
+        click.echo(
+            f"not copied: {len(done.skipped)} readings whose _id is not an ObjectId ({shown}, ...)", err=True
+        )
 
 
 keys = AppGroup("keys", help="Manage API keys.")
@@ -68,4 +102,5 @@ def init_app(app: Flask) -> None:
     """Register the commands."""
     app.cli.add_command(init_db_command)
     app.cli.add_command(run_jobs_command)
+    app.cli.add_command(copy_to_command)
     app.cli.add_command(keys)

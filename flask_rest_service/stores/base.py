@@ -327,6 +327,10 @@ class Keys(ABC):
         """Return the record with this hash, or None."""
 
     @abstractmethod
+    def records(self) -> list[dict]:
+        """Every record by name, whole (for copying to another store)."""
+
+    @abstractmethod
     def list(self) -> list[dict]:
         """Every record by name, without the hash."""
 

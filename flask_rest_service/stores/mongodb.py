@@ -363,6 +363,10 @@ class MongoKeys(Keys):
         """Return the record with this hash, or None."""
         return self.collection.find_one({"hash": hashed}, {"_id": 0})
 
+    def records(self) -> list[dict]:
+        """Every record by name, whole."""
+        return list(self.collection.find({}, {"_id": 0}).sort("name"))
+
     def list(self) -> list[dict]:
         """Every record by name, without the hash."""
         return list(self.collection.find({}, {"_id": 0, "hash": 0}).sort("name"))

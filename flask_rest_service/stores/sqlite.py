@@ -383,22 +383,29 @@ class SqliteKeys(Keys):
         except sqlite3.IntegrityError:
             raise DuplicateName(record["name"]) from None
 
+    def _select(self, where: str = "", params=()) -> list[dict]:
+        sql = f"SELECT name, scope, hash, created, last_used FROM api_keys {where} ORDER BY name"
+        with self.db.connection() as connection:
+            rows = connection.execute(sql, params).fetchall()
+        return [
+            {
+                "name": name,
+                "scope": scope,
+                "hash": hashed,
+                "created": _date(created),
+                "last_used": _date(used),
+            }
+            for name, scope, hashed, created, used in rows
+        ]
+
     def find(self, hashed: str) -> dict | None:
         """Return the record with this hash, or None."""
-        with self.db.connection() as connection:
-            row = connection.execute(
-                "SELECT name, scope, hash, created, last_used FROM api_keys WHERE hash = ?", (hashed,)
-            ).fetchone()
-        if row is None:
-            return None
-        name, scope, hashed, created, last_used = row
-        return {
-            "name": name,
-            "scope": scope,
-            "hash": hashed,
-            "created": _date(created),
-            "last_used": _date(last_used),
-        }
+        found = self._select("WHERE hash = ?", (hashed,))
+        return found[0] if found else None
+
+    def records(self) -> list[dict]:
+        """Every record by name, whole."""
+        return self._select()
 
     def list(self) -> list[dict]:
         """Every record by name, without the hash."""
