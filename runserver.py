@@ -5,5 +5,4 @@ import os
 from flask_rest_service import serve_app
 
 if __name__ == "__main__":
-    # One thread: the embedded store is meant for one request at a time.
-    serve_app().run(host="127.0.0.1", port=int(os.environ.get("PORT", "5000")), threaded=False)
+    serve_app().run(host="127.0.0.1", port=int(os.environ.get("PORT", "5000")), threaded=True)
