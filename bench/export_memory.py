@@ -1,7 +1,8 @@
 """Peak memory of the server while it exports many readings.
 
-Starts the service under gunicorn as the Procfile does (one worker; the
-embedded store unless MONGO_URL is set), seeds READINGS readings through
+Starts the service under gunicorn as the Procfile does (``gunicorn.conf.py``,
+one worker, bound to loopback; a new SQLite file in a temporary folder, or
+MongoDB when MONGO_URL is set), seeds READINGS readings through
 ``POST /readings/`` in batches, then downloads ``/readings/export`` as CSV and
 NDJSON. Before each export it resets the worker's peak-RSS counter
 (``/proc/PID/clear_refs``) and reads ``VmHWM`` afterwards: the growth is what
@@ -15,6 +16,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -32,12 +34,14 @@ def status_kb(pid: int, field: str) -> int:
     raise KeyError(field)
 
 
-def start_server() -> tuple[subprocess.Popen, int]:
-    env = {**os.environ, "PORT": str(PORT), "WEB_CONCURRENCY": "1"}
+def start_server(folder: str) -> tuple[subprocess.Popen, int]:
+    # The limiter stays on but never trips; stdout (the request log) goes nowhere.
+    env = {**os.environ, "WEB_CONCURRENCY": "1", "RATE_LIMIT": "1000000/second",
+           "SQLITE_PATH": os.path.join(folder, "readings.sqlite3")}  # fmt: skip
     gunicorn = Path(sys.executable).parent / "gunicorn"
     server = subprocess.Popen(
-        [str(gunicorn), "flask_rest_service:app", "--access-logfile", "/dev/null"],
-        cwd=ROOT, env=env, stderr=subprocess.DEVNULL,
+        [str(gunicorn), "flask_rest_service:app", "-b", f"127.0.0.1:{PORT}"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     for _ in range(100):
         try:
@@ -91,15 +95,16 @@ def export(worker: int, fmt: str) -> dict:
 
 def main() -> None:
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 200_000
-    server, worker = start_server()
-    try:
-        seconds = seed(count)
-        print(f"seeded {count} readings in {seconds:.1f} s ({count / seconds:.0f} readings/s)")
-        for fmt in ("csv", "ndjson"):
-            print(json.dumps(export(worker, fmt)))
-    finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait()
+    with tempfile.TemporaryDirectory(prefix="bench-export-") as folder:
+        server, worker = start_server(folder)
+        try:
+            seconds = seed(count)
+            print(f"seeded {count} readings in {seconds:.1f} s ({count / seconds:.0f} readings/s)")
+            for fmt in ("csv", "ndjson"):
+                print(json.dumps(export(worker, fmt)))
+        finally:
+            server.send_signal(signal.SIGTERM)
+            server.wait()
 
 
 if __name__ == "__main__":
