@@ -3,12 +3,18 @@
 The benchmark's baseline: what a user would otherwise deploy. The changes are
 only those today's libraries force: ``flask.ext.restful`` -> ``flask_restful``,
 ``insert()`` -> ``insert_one()``/``insert_many()``, ``remove()`` ->
-``delete_one()``, and on the embedded store (mongomock has no
-``find_one_or_404``) ``find_one`` + ``abort(404)``. Everything else is kept:
+``delete_one()``, and ``find_one`` + ``abort(404)`` (mongomock has no
+``find_one_or_404``). Everything else is kept:
 the form field ``reading`` parsed by reqparse (``location="form"``: today's Flask
 answers 415 when reqparse looks for JSON in a form body), the read-back after insert
 (for a batch, ``find_one({"_id": [ids]})``, as the original did), ``find()``
 of every reading into a list, and ``json_util.dumps`` as the representation.
+
+Its store is MongoDB when MONGO_URL is set. Without it, the store is stock
+mongomock (a development requirement, never deployed): the only stand-in
+for MongoDB that runs on a machine without a server. The service's own
+store is then SQLite, so comparisons with this baseline compare stores too
+(``bench/NOTES.md``).
 """
 
 import json
@@ -25,10 +31,10 @@ if MONGO_URL:
     app.config["MONGO_URI"] = MONGO_URL
     mongo = PyMongo(app)
     db = mongo.db
-else:  # the same embedded store the service uses without a database
-    from flask_rest_service import embedded
+else:  # stock mongomock, a dictionary in this process (bench/seed_config.py seeds it)
+    import mongomock
 
-    db = embedded.client()["rest"]
+    db = mongomock.MongoClient()["rest"]
     app.url_map.converters["ObjectId"] = BSONObjectIdConverter
 
 
