@@ -119,16 +119,23 @@ def summary(seconds: list[float]) -> dict:
             "min_ms": ordered[0] * 1000, "max_ms": ordered[-1] * 1000, "n": len(ordered)}  # fmt: skip
 
 
-def repeat(call, times: int, warmup: int) -> tuple[dict, object]:
+def repeat(call, times: int, warmup: int, cpu=None) -> tuple[dict, object]:
     """Call ``call()`` (it returns ``(seconds, answer)``) ``warmup`` times untimed, then ``times`` times.
 
     Returns the timings' summary with the first (cold) call's time, and the last answer.
+    With ``cpu`` (a function giving the CPU seconds used so far by whatever
+    answers), also the CPU time per call: unlike the wall-clock times, it
+    hardly moves when other work shares the machine.
     """
     cold, answer = call()
     for _ in range(max(0, warmup - 1)):
         call()
     timings = []
+    used = cpu() if cpu else 0.0
     for _ in range(times):
         seconds, answer = call()
         timings.append(seconds)
-    return {**summary(timings), "cold_ms": cold * 1000}, answer
+    result = {**summary(timings), "cold_ms": cold * 1000}
+    if cpu:
+        result["cpu_ms"] = (cpu() - used) / times * 1000
+    return result, answer

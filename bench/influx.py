@@ -22,7 +22,7 @@ import dataset
 import orjson
 from client import Client, repeat
 from scale import RATE_LIMIT, SENSOR, STATS_PATH
-from servers import ROOT, Gunicorn, Influxd
+from servers import ROOT, Gunicorn, Influxd, cpu_seconds
 
 BATCH = 1000
 DATABASE = "bench"
@@ -60,33 +60,30 @@ def service_rows(answer, path: str) -> int:
     return len(body["buckets"]) if "buckets" in body else 1
 
 
-def cpu_ticks(pid: int) -> int:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])  # utime + stime
-
-
 def wait_until_idle(pids: list[int], limit: float = 60) -> float:
     """Wait until these processes used no CPU for a whole second (InfluxDB compacts after writes)."""
     started = time.perf_counter()
-    last = sum(cpu_ticks(pid) for pid in pids)
+    last = sum(cpu_seconds(pid) for pid in pids)
     while time.perf_counter() - started < limit:
         time.sleep(1)
-        now = sum(cpu_ticks(pid) for pid in pids)
-        if now - last <= 1:
+        now = sum(cpu_seconds(pid) for pid in pids)
+        if now - last <= 0.01:  # a clock tick at most
             break
         last = now
     return time.perf_counter() - started
 
 
-def ingest(client: Client, bodies: list[bytes], path: str, headers: dict, ok: int) -> dict:
+def ingest(client: Client, bodies: list[bytes], path: str, headers: dict, ok: int, cpu) -> dict:
     seconds = []
+    used = cpu()
     for body in bodies:
         answer = client.request("POST", path, body, headers, keep=False)
         if answer.status != ok:
             raise RuntimeError(f"{path} answered {answer.status}")
         seconds.append(answer.seconds)
     readings = BATCH * len(bodies)
-    return {"readings": readings, "seconds": sum(seconds), "readings_per_s": readings / sum(seconds)}
+    return {"readings": readings, "seconds": sum(seconds), "readings_per_s": readings / sum(seconds),
+            "cpu_s": cpu() - used}  # fmt: skip
 
 
 def run(args) -> dict:
@@ -112,8 +109,12 @@ def run(args) -> dict:
         if created.status != 200:
             raise RuntimeError(f"CREATE DATABASE answered {created.status}: {created.body[:200]!r}")
         results["ingest"] = {
-            "influxdb": ingest(peer, lines, f"/write?db={DATABASE}&precision=ns", {}, 204),
-            "service": ingest(ours, posts, "/readings/", {"Content-Type": "application/json"}, 201),
+            "influxdb": ingest(
+                peer, lines, f"/write?db={DATABASE}&precision=ns", {}, 204, influxd.cpu_seconds
+            ),
+            "service": ingest(
+                ours, posts, "/readings/", {"Content-Type": "application/json"}, 201, service.cpu_seconds
+            ),  # fmt: skip
         }
         print(f"ingest: InfluxDB {results['ingest']['influxdb']['readings_per_s']:,.0f} readings/s, "
               f"service {results['ingest']['service']['readings_per_s']:,.0f}", flush=True)  # fmt: skip
@@ -131,9 +132,11 @@ def run(args) -> dict:
                 return answer.seconds, answer
 
             row = results["queries"][name] = {"influxql": query, "path": path}
-            for side, call, rows in (("influxdb", theirs, lambda a, f=fmt: influx_rows(a, f)),
-                                     ("service", mine, lambda a, p=path: service_rows(a, p))):  # fmt: skip
-                timing, answer = repeat(call, times, warmup=min(10, times))
+            for side, call, rows, cpu in (
+                ("influxdb", theirs, lambda a, f=fmt: influx_rows(a, f), influxd.cpu_seconds),
+                ("service", mine, lambda a, p=path: service_rows(a, p), service.cpu_seconds),
+            ):
+                timing, answer = repeat(call, times, warmup=min(10, times), cpu=cpu)
                 if answer.status != 200:
                     raise RuntimeError(f"{side}: {name} answered {answer.status}: {answer.body[:200]!r}")
                 row[side] = {**timing, "rows": rows(answer), "bytes": answer.size}

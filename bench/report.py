@@ -80,16 +80,20 @@ def scale_ops(store: dict) -> list[str]:
 
 
 def scale_detail(store: dict) -> list[str]:
-    lines = ["| size | operation | store call | in-process median / p95 / cold | HTTP median / p95 / cold | bytes |",
-             "| ---: | --- | ---: | ---: | ---: | ---: |"]  # fmt: skip
+    lines = ["| size | operation | store call | in-process median / p95 / cold | CPU | "
+             "HTTP median / p95 / cold | worker CPU | bytes |",
+             "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]  # fmt: skip
     for size in sorted(int(s) for s in store):
         for name, row in store[str(size)]["ops"].items():
             cells = [_n(row["store"]["median_ms"], 3) if "store" in row else "n/a"]
             for mode, _ in MODES:
                 r = row.get(mode)
-                cells.append("n/a" if r is None else
-                             f"{r['median_ms']:.2f} / {r['p95_ms']:.2f} / {r['cold_ms']:.1f}"
+                if r is None:
+                    cells += ["n/a", "n/a"]
+                    continue
+                cells.append(f"{r['median_ms']:.2f} / {r['p95_ms']:.2f} / {r['cold_ms']:.1f}"
                              + ("" if r["status"] == 200 else f" ({r['status']})"))  # fmt: skip
+                cells.append(_n(r.get("cpu_ms"), 2))
             bytes_ = row.get("http", row.get("in_process", {})).get("bytes", 0)
             lines.append(
                 f"| {_size(size) if size else 'empty'} | {name} | {' | '.join(cells)} | {bytes_:,} |"
@@ -133,6 +137,22 @@ def scale_throughput(store: dict) -> list[str]:
     for size in sizes:
         cells += [f"{store[str(size)]['export']['store']['rows_per_s']:,.0f}", ""]
     lines.append(f"| (the store's export alone, in-process, rows/s) | | {' | '.join(cells)} | |")
+    return lines
+
+
+def scale_rates(store: dict) -> list[str]:
+    """Export and ingest rates by wall-clock time and by the CPU time of whatever answered."""
+    lines = ["| size | workload | in-process | by CPU | HTTP | by worker CPU |",
+             "| ---: | --- | ---: | ---: | ---: | ---: |"]  # fmt: skip
+    for size in _sizes(store):
+        r = store[str(size)]
+        for label, key, rows in (("export CSV, rows/s", "rows_per_s", r["export"]["csv"]),
+                                 ("export NDJSON, rows/s", "rows_per_s", r["export"]["ndjson"]),
+                                 ("batch ingest, readings/s", "readings_per_s", r["ingest"])):  # fmt: skip
+            cells = []
+            for mode, _ in MODES:
+                cells += [f"{rows[mode][key]:,.0f}", _n(rows[mode].get(f"cpu_{key}"), 0)]
+            lines.append(f"| {_size(size)} | {label} | {' | '.join(cells)} |")
     return lines
 
 
@@ -254,8 +274,10 @@ def scale_section(results: dict, folder: Path) -> list[str]:
                  "#### Operations (median ms)", "", *scale_ops(store), "",
                  "#### Export and ingest", "", *scale_throughput(store), "",
                  "#### Worker memory (MB) and seeding", "", *scale_memory(store), "",
-                 "#### Detail: store call, in-process and HTTP (median / p95 / cold ms)", "",
-                 *scale_detail(store), ""]  # fmt: skip
+                 "#### Detail: store call, in-process and HTTP (median / p95 / cold ms; CPU ms a request)", "",
+                 *scale_detail(store), "",
+                 "#### Detail: export and ingest by wall-clock and by CPU time", "",
+                 *scale_rates(store), ""]  # fmt: skip
     return text
 
 
@@ -283,11 +305,12 @@ def influx_section(results: dict) -> list[str]:
         "query (InfluxQL over `/query`, the CSV one with `Accept: application/csv`).",
         "",
         "| | InfluxDB median / p95 | service median / p95 | rows (InfluxDB, service) | target | "
-        "issue 14 (InfluxDB, service then) |",
-        "| --- | ---: | ---: | ---: | :---: | --- |",
+        "server CPU a request (InfluxDB, service) | issue 14 (InfluxDB, service then) |",
+        "| --- | ---: | ---: | ---: | :---: | ---: | --- |",
         f"| ingest, readings/s | {ingest['influxdb']['readings_per_s']:,.0f} | "
         f"{ingest['service']['readings_per_s']:,.0f} ({ratio:.2f}x) | {part['readings']:,} each | "
-        f"{_met(ratio >= 0.25)} (≥ 0.25x) | {ISSUE_14['ingest'][0]}; {ISSUE_14['ingest'][1]} |",
+        f"{_met(ratio >= 0.25)} (≥ 0.25x) | {_cpu_rate(ingest, part['readings'])} | "
+        f"{ISSUE_14['ingest'][0]}; {ISSUE_14['ingest'][1]} |",
     ]
     for name, row in part["queries"].items():
         theirs, ours = row["influxdb"], row["service"]
@@ -295,12 +318,13 @@ def influx_section(results: dict) -> list[str]:
         text.append(
             f"| {name} | {theirs['median_ms']:.2f} / {theirs['p95_ms']:.2f} ms | "
             f"{ours['median_ms']:.2f} / {ours['p95_ms']:.2f} ms | {theirs['rows']:,}, {ours['rows']:,} | "
-            f"{_met(ours['median_ms'] < theirs['median_ms'])} (beat it) | {issue[0]}; {issue[1]} |"
+            f"{_met(ours['median_ms'] < theirs['median_ms'])} (beat it) | "
+            f"{_n(theirs.get('cpu_ms'), 2)}, {_n(ours.get('cpu_ms'), 2)} ms | {issue[0]}; {issue[1]} |"
         )
     memory = part["memory_mb"]
     text += [
         f"| resident memory after all of it, MB | {memory['influxdb']:.1f} | {memory['service_worker']:.1f} "
-        f"(worker; {memory['service_total']:.1f} with gunicorn's master) | | | "
+        f"(worker; {memory['service_total']:.1f} with gunicorn's master) | | | | "
         f"{ISSUE_14['memory'][0]}; {ISSUE_14['memory'][1]} |",
         "",
         "The queries, each side:",
@@ -309,6 +333,13 @@ def influx_section(results: dict) -> list[str]:
     for name, row in part["queries"].items():
         text.append(f"- {name}: `{row['influxql']}`; `GET {row['path']}`")
     return [*text, ""]
+
+
+def _cpu_rate(ingest: dict, readings: int) -> str:
+    if "cpu_s" not in ingest["influxdb"]:
+        return "n/a"
+    rates = [readings / max(ingest[side]["cpu_s"], 1e-9) for side in ("influxdb", "service")]
+    return f"{rates[0]:,.0f}, {rates[1]:,.0f} readings per CPU second"
 
 
 # --- relative workloads -----------------------------------------------------------

@@ -90,6 +90,10 @@ class InProcess:
 
         self.app = create_app({**config, "RATE_LIMIT": RATE_LIMIT})
         self.devnull = open(os.devnull, "w")  # noqa: SIM115 (closed in close)
+        self.cpu = 0.0  # CPU seconds spent inside calls so far
+
+    def cpu_seconds(self) -> float:
+        return self.cpu
 
     def call(self, method: str, path: str, body: bytes = b"", headers: dict | None = None):
         """Return (seconds, (status, bytes, lines, headers))."""
@@ -100,6 +104,7 @@ class InProcess:
             answer["status"], answer["headers"] = int(status.split()[0]), dict(response_headers)
 
         size = lines = 0
+        cpu = time.process_time()
         started = time.perf_counter()
         with contextlib.redirect_stdout(self.devnull):
             body_iter = self.app(environ, start_response)
@@ -109,7 +114,9 @@ class InProcess:
                     lines += chunk.count(b"\n")
             finally:
                 getattr(body_iter, "close", lambda: None)()
-        return time.perf_counter() - started, (answer["status"], size, lines, answer["headers"])
+        seconds = time.perf_counter() - started
+        self.cpu += time.process_time() - cpu
+        return seconds, (answer["status"], size, lines, answer["headers"])
 
     def close(self) -> None:
         self.app.extensions["store"].close()
@@ -121,35 +128,39 @@ def _http_call(client: Client, method: str, path: str, body: bytes = b"", header
     return answer.seconds, (answer.status, answer.size, answer.lines, answer.headers)
 
 
-def _timed(call, times: int) -> dict:
-    result, (status, size, _, _) = repeat(call, times, warmup=min(10, times))
+def _timed(call, times: int, cpu) -> dict:
+    result, (status, size, _, _) = repeat(call, times, warmup=min(10, times), cpu=cpu)
     return {**result, "status": status, "bytes": size}
 
 
-def _export(call, fmt: str) -> dict:
+def _export(call, fmt: str, cpu) -> dict:
+    used = cpu()
     seconds, (status, size, lines, _) = call("GET", f"/readings/export?format={fmt}")
+    used = cpu() - used
     rows = lines - 1 if fmt == "csv" else lines  # CSV has a header line
     return {
         "status": status,
         "rows": rows,
         "seconds": seconds,
         "rows_per_s": rows / seconds,
+        "cpu_rows_per_s": rows / max(used, 1e-9),
         "MB": size / 1e6,
     }
 
 
-def _ingest(call, first: int) -> dict:
+def _ingest(call, first: int, cpu) -> dict:
     """Post INGEST_BATCHES batches of 1,000 readings, numbered from ``first``; time them."""
     bodies = [orjson.dumps([dataset.posted(n) for n in range(start, start + 1000)])
               for start in range(first, first + 1000 * INGEST_BATCHES, 1000)]  # fmt: skip
     seconds, statuses = [], set()
+    used = cpu()
     for body in bodies:
         took, (status, *_) = call("POST", "/readings/", body, {"Content-Type": "application/json"})
         seconds.append(took)
         statuses.add(status)
     total = 1000 * INGEST_BATCHES
     return {**summary(seconds), "readings": total, "readings_per_s": total / sum(seconds),
-            "statuses": sorted(statuses)}  # fmt: skip
+            "cpu_readings_per_s": total / max(cpu() - used, 1e-9), "statuses": sorted(statuses)}  # fmt: skip
 
 
 class SqliteTarget:
@@ -221,10 +232,11 @@ def measure_size(target, size: int, port: int) -> dict:
             paths[name] = path
             row = result["ops"][name] = {}
             if calls[name] is not None:
-                row["store"] = repeat(lambda call=calls[name]: _store_call(call), times, min(10, times))[0]
-            row["in_process"] = _timed(lambda p=path: local.call("GET", p), times)
+                call = lambda c=calls[name]: _store_call(c)  # noqa: E731
+                row["store"] = repeat(call, times, min(10, times), cpu=time.process_time)[0]
+            row["in_process"] = _timed(lambda p=path: local.call("GET", p), times, local.cpu_seconds)
         for fmt in ("csv", "ndjson"):
-            result["export"][fmt] = {"in_process": _export(local.call, fmt)}
+            result["export"][fmt] = {"in_process": _export(local.call, fmt, local.cpu_seconds)}
         result["export"]["store"] = _store_export(local.app.extensions["store"].readings)
 
         server = Gunicorn("flask_rest_service:app", ROOT, port, target.environment())
@@ -233,23 +245,24 @@ def measure_size(target, size: int, port: int) -> dict:
             client = Client(server.base)
             for name, path in paths.items():
                 times = next(times for op, _, times in operations(size) if op == name)
-                result["ops"][name]["http"] = _timed(lambda p=path: _http_call(client, "GET", p), times)
+                call = lambda p=path: _http_call(client, "GET", p)  # noqa: E731
+                result["ops"][name]["http"] = _timed(call, times, server.cpu_seconds)
             memory["after_reads_mb"] = server.rss_mb()
             peaks = [server.peak_mb()]
             for fmt in ("csv", "ndjson"):
                 before = server.reset_peak()
-                outcome = _export(lambda m, p: _http_call(client, m, p), fmt)
+                outcome = _export(lambda m, p: _http_call(client, m, p), fmt, server.cpu_seconds)
                 peaks.append(server.peak_mb())
                 result["export"][fmt]["http"] = {**outcome, "growth_mb": peaks[-1] - before}
             memory["after_exports_mb"] = server.rss_mb()
             memory["peak_mb"] = max(peaks)
             memory["total_after_exports_mb"] = server.total_rss_mb()
-            result["ingest"] = {"http": _ingest(lambda *a: _http_call(client, *a), size)}
+            result["ingest"] = {"http": _ingest(lambda *a: _http_call(client, *a), size, server.cpu_seconds)}
             memory["after_ingest_mb"] = server.rss_mb()
             client.close()
         finally:
             server.stop()
-        result["ingest"]["in_process"] = _ingest(local.call, size + 1000 * INGEST_BATCHES)
+        result["ingest"]["in_process"] = _ingest(local.call, size + 1000 * INGEST_BATCHES, local.cpu_seconds)
     finally:
         local.close()
         target.done()

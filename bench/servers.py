@@ -44,6 +44,12 @@ def _wait_until_answering(base: str, path: str, process: subprocess.Popen, what:
     raise RuntimeError(f"{what} did not answer within 120 s")
 
 
+def cpu_seconds(pid: int) -> float:
+    """The CPU time (user and system) a process has used, in steps of a clock tick (10 ms)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 class Gunicorn:
     """One WSGI app under gunicorn with one sync worker (``bench/seed_config.py``)."""
 
@@ -71,6 +77,10 @@ class Gunicorn:
     def total_rss_mb(self) -> float:
         """The master's and the worker's resident memory together."""
         return (status_kb(self.process.pid, "VmRSS") + status_kb(self.worker, "VmRSS")) / 1024
+
+    def cpu_seconds(self) -> float:
+        """The worker's CPU time so far."""
+        return cpu_seconds(self.worker)
 
     def reset_peak(self) -> float:
         """Start the worker's peak afresh from its current size; return that size."""
@@ -133,6 +143,9 @@ class Influxd:
 
     def rss_mb(self) -> float:
         return status_kb(self.process.pid, "VmRSS") / 1024
+
+    def cpu_seconds(self) -> float:
+        return cpu_seconds(self.process.pid)
 
     def stop(self) -> None:
         if self.process.poll() is None:
