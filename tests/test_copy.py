@@ -36,7 +36,7 @@ def sensors(app):
     return app.test_client().get("/sensors/").json
 
 
-def test_sqlite_to_mongodb_and_back_keeps_everything(sqlite_app, mongo, tmp_path):
+def test_sqlite_to_mongodb_and_back_keeps_everything(sqlite_app, mongo, tmp_path, request):
     key = sqlite_app.extensions["keys"].create("pi", "write")
     result = sqlite_app.test_cli_runner().invoke(args=["copy-to", "mongodb://db.example/plant"])
     assert result.exit_code == 0, result.output
@@ -46,6 +46,7 @@ def test_sqlite_to_mongodb_and_back_keeps_everything(sqlite_app, mongo, tmp_path
         "readings: 2500 copied, 0 there already\n"
     )
     on_mongo = make_app({"MONGO_CLIENT": mongo, "MONGO_DBNAME": "plant"})
+    request.addfinalizer(lambda: close_app(on_mongo))
     assert everything(on_mongo.extensions["store"].readings) == everything(
         sqlite_app.extensions["store"].readings
     )
@@ -59,6 +60,7 @@ def test_sqlite_to_mongodb_and_back_keeps_everything(sqlite_app, mongo, tmp_path
         "readings: 2500 copied, 0 there already",
     ]
     again = make_app({"SQLITE_PATH": back})
+    request.addfinalizer(lambda: close_app(again))
     assert everything(again.extensions["store"].readings) == everything(
         sqlite_app.extensions["store"].readings
     )
@@ -75,7 +77,9 @@ def test_a_second_run_copies_nothing_twice(sqlite_app, tmp_path):
         "keys: 0 copied, 0 there already",
         "readings: 0 copied, 2500 there already",
     ]
-    assert make_app({"SQLITE_PATH": target}).extensions["store"].readings.count() == 2500
+    copied = make_app({"SQLITE_PATH": target})
+    assert copied.extensions["store"].readings.count() == 2500
+    close_app(copied)
 
 
 def test_an_interrupted_copy_resumes_where_it_stopped(sqlite_app, tmp_path, monkeypatch):
@@ -96,6 +100,7 @@ def test_an_interrupted_copy_resumes_where_it_stopped(sqlite_app, tmp_path, monk
     done = migrate.copy(sqlite_app.extensions["store"], target)
     assert (done.readings, done.already) == (500, 2000)
     assert everything(target.readings) == everything(sqlite_app.extensions["store"].readings)
+    target.close()
 
 
 def test_readings_whose_id_is_not_an_object_id_are_named_not_lost_silently(mongo, tmp_path):
@@ -107,6 +112,7 @@ def test_readings_whose_id_is_not_an_object_id_are_named_not_lost_silently(mongo
     result = app.test_cli_runner().invoke(args=["copy-to", str(tmp_path / "t.sqlite3")])
     assert "readings: 1 copied, 0 there already" in result.output
     assert "not copied: 1 readings whose _id is not an ObjectId (7, ...)" in result.stderr
+    close_app(app)
 
 
 def test_copying_a_store_onto_itself_is_refused(sqlite_app):

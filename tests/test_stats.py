@@ -5,6 +5,8 @@ from datetime import datetime, timedelta
 import pytest
 from conftest import problem_body
 
+from flask_rest_service.validation import utc_now
+
 T = datetime(2026, 3, 1, 10, 0, 0)
 WINDOW = "since=2026-03-01T10:00:00Z&until=2026-03-01T10:20:00Z"
 
@@ -99,7 +101,7 @@ def test_time_zones_in_since_and_until(client, series):
 
 
 def test_window_defaults_to_the_last_24_hours(client, readings):
-    now = datetime.utcnow()
+    now = utc_now()
     readings.insert(
         [
             {"sensor": "k", "value": 1, "timestamp": now - timedelta(hours=1)},

@@ -2,6 +2,7 @@
 
 import os
 import sqlite3
+from contextlib import closing
 from datetime import datetime
 
 import pytest
@@ -20,8 +21,9 @@ def store(tmp_path):
     store.close()
 
 
-def raw(store) -> sqlite3.Connection:
-    return sqlite3.connect(store.path, isolation_level=None)
+def raw(store):
+    """A connection of the test's own, closed after the block (sqlite3's own `with` only commits)."""
+    return closing(sqlite3.connect(store.path, isolation_level=None))
 
 
 def test_the_file_and_its_folder_are_made_on_first_use_in_wal_mode(store):

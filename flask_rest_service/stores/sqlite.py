@@ -74,7 +74,11 @@ class Database:
         connection = sqlite3.connect(
             self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
         )
-        connection.execute(f"PRAGMA synchronous = {self.synchronous}")  # one of a fixed set (config)
+        try:
+            connection.execute(f"PRAGMA synchronous = {self.synchronous}")  # one of a fixed set (config)
+        except BaseException:  # not a database, unreadable, ...: no connection is left open
+            connection.close()
+            raise
         return connection
 
     def _take(self) -> sqlite3.Connection:
@@ -89,9 +93,13 @@ class Database:
         return self._connect()
 
     def _give(self, connection: sqlite3.Connection) -> None:
-        with self._lock:
+        try:
             if connection.in_transaction:  # only after a failure the caller saw
                 connection.rollback()
+        except sqlite3.Error:
+            connection.close()
+            raise
+        with self._lock:
             if len(self._idle) < POOL_SIZE and self._pid == os.getpid():
                 self._idle.append(connection)
                 return
