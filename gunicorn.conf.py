@@ -19,3 +19,14 @@ graceful_timeout = 25
 
 # Heroku's router is the only peer that reaches a dyno; trust its X-Forwarded-*.
 forwarded_allow_ips = "*"
+
+
+def post_worker_init(worker):
+    """Make each worker a web process: the start-up checks and the periodic jobs.
+
+    A check that refuses (REQUIRE_API_KEYS with no key) raises: gunicorn then
+    stops with "Worker failed to boot" rather than starting workers forever.
+    """
+    from flask_rest_service import serve
+
+    serve(worker.wsgi)

@@ -2,7 +2,7 @@
 
 import os
 
-from flask_rest_service import serve_app
+from flask_rest_service import create_app, serve
 
 if __name__ == "__main__":
-    serve_app().run(host="127.0.0.1", port=int(os.environ.get("PORT", "5000")), threaded=True)
+    serve(create_app()).run(host="127.0.0.1", port=int(os.environ.get("PORT", "5000")), threaded=True)

@@ -9,7 +9,7 @@ import math
 import os
 import time
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, g, request
 from flask_cors import CORS
 from flask_limiter import Limiter
 from flask_swagger_ui import get_swaggerui_blueprint
@@ -41,8 +41,11 @@ def create_app(config=None) -> Flask:
     app.url_map.converters["ObjectId"] = ObjectIdConverter
     app.register_error_handler(Exception, handle_error)
 
-    # In this order: name the request, refuse oversized bodies, check the
-    # key, then count the request against the key's (or address's) limit.
+    # In this order: start the request's database budget, name the request,
+    # refuse oversized bodies, check the key, then count the request against
+    # the key's (or address's) limit.
+    app.before_request(_start_deadline)
+    app.teardown_request(_end_deadline)
     logs.init_app(app)
     app.before_request(_refuse_large_bodies)
     app.before_request(auth.check_request)
@@ -101,9 +104,13 @@ def _too_many_requests(limit):
     return problem(429, str(limit.limit), headers={"Retry-After": str(wait)})
 
 
-def serve_app() -> Flask:
-    """Build the app for serving: ``create_app``, the start-up checks, the periodic jobs."""
-    app = create_app()
+def serve(app: Flask) -> Flask:
+    """Make an app a web process: the start-up checks, then the periodic jobs.
+
+    gunicorn calls it for each worker (``post_worker_init`` in gunicorn.conf.py),
+    ``runserver.py`` for the development server; the Flask CLI does not, so
+    ``keys create`` and ``init-db`` run when the server would refuse to start.
+    """
     auth.announce(app)
     store = app.extensions["store"]
     where = app.config["SQLITE_PATH"] if store.kind == "sqlite" else f"database {store.name!r}"
@@ -111,6 +118,20 @@ def serve_app() -> Flask:
     app.logger.info("store: %s, %s", store.kind, where)
     jobs.start(app)
     return app
+
+
+def _start_deadline() -> None:
+    # One budget for everything this request asks of the database (the key
+    # check included); an export's later batches each get their own.
+    seconds = current_app.config["MONGO_REQUEST_TIMEOUT_MS"] / 1000
+    g.deadline = current_app.extensions["store"].deadline(seconds)
+    g.deadline.__enter__()
+
+
+def _end_deadline(error=None) -> None:
+    deadline = g.pop("deadline", None)
+    if deadline is not None:
+        deadline.__exit__(None, None, None)
 
 
 def _refuse_large_bodies() -> None:
@@ -130,9 +151,10 @@ def _output_json(data, code, headers=None):
 
 
 def __getattr__(name: str):
-    # PEP 562: ``flask_rest_service.app`` (the Procfile's target) is built on
-    # first access, so that importing the package has no side effects.
+    # PEP 562: ``flask_rest_service.app`` (the Procfile's target, and the app
+    # the Flask CLI finds) is built on first access, so that importing the
+    # package has no side effects.
     if name == "app":
-        globals()["app"] = serve_app()
+        globals()["app"] = create_app()
         return globals()["app"]
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

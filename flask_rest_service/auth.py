@@ -33,6 +33,11 @@ OPEN_PATHS = {"/", "/openapi.json", "/dashboard", "/favicon.ico"}
 OPEN_PREFIXES = ("/docs/", "/static/")
 
 
+class StartupRefused(RuntimeError):
+    """The web process must not serve as configured (an ordinary exception:
+    gunicorn stops on it, where SystemExit would have it start a new worker)."""
+
+
 class KeyManagementError(ValueError):
     """A key management request that cannot be carried out."""
 
@@ -172,7 +177,7 @@ def announce(app) -> None:
         app.logger.warning("could not check API keys (%s); each request will", error.reason())
         return
     if not exists and app.config["REQUIRE_API_KEYS"]:
-        raise SystemExit(
+        raise StartupRefused(
             "REQUIRE_API_KEYS is set and no API key exists: create one with "
             "'flask --app flask_rest_service keys create NAME --scope admin' or set API_KEYS"
         )

@@ -22,11 +22,15 @@ INTEGER_SETTINGS = {
     "DEFAULT_PAGE_SIZE": (100, 1),
     "MAX_PAGE_SIZE": (1000, 1),
     "MAX_READING_DEPTH": (32, 1),
+    # How long to look for a MongoDB server and to connect to it.
     "MONGO_TIMEOUT_MS": (2000, 100),
+    # The most one request spends on MongoDB in all, retries included (and each
+    # operation outside a request: a batch of an export, a job): then a 503.
+    # Well under gunicorn's 25 s and Heroku's 30 s, so the answer is ours.
+    "MONGO_REQUEST_TIMEOUT_MS": (4000, 100),
     "SQLITE_BUSY_TIMEOUT_MS": (5000, 0),
     # How often the periodic jobs (retention) run in each web process.
     "JOBS_INTERVAL_SECONDS": (60, 1),
-    "MONGO_SOCKET_TIMEOUT_MS": (20000, 100),
     "MAX_BUCKETS": (10000, 1),
     "MAX_INFLATED_LENGTH": (16 * 1024 * 1024, 1024),
     "MAX_READING_BYTES": (64 * 1024, 64),

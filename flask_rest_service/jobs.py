@@ -20,6 +20,7 @@ from datetime import timedelta
 
 from flask import Flask
 
+from . import maintenance
 from .queries import Filters
 from .stores import StoreUnavailable
 from .validation import utc_now
@@ -54,6 +55,7 @@ def _loop(app: Flask) -> None:
     time.sleep(random.uniform(0, min(interval, 10)))  # workers started together spread out
     while True:
         try:
+            maintenance.try_init(app)
             done = run_once(app)
             if done and done.get("expired"):
                 app.logger.info("retention: %s readings deleted", done["expired"])

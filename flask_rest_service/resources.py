@@ -13,10 +13,12 @@ from flask import current_app, g, request
 from flask_restful import Resource
 
 from . import bodies, export, openapi, queries, validation
-from .errors import ApiError
+from .errors import RETRY_AFTER_SECONDS, ApiError
 from .extjson import epoch_millis
 from .stores import Position, StoreUnavailable
 from .stores.base import EPOCH, STATISTICS, Readings
+
+RETRY = {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
 def store() -> Readings:
@@ -43,7 +45,8 @@ class Root(Resource):
             database.ping()
             health["auth"] = "open" if current_app.extensions["guard"].is_open() else "keys"
         except StoreUnavailable:
-            raise ApiError("the database cannot be reached", status=503, extra=health) from None
+            detail = "the database cannot be reached"
+            raise ApiError(detail, status=503, extra=health, headers=RETRY) from None
         return {"status": "OK", **health}
 
 

@@ -86,6 +86,10 @@ def parse_object_id(value: Any) -> ObjectId:
 
 
 def _key_problem(key: str) -> str | None:
+    # What MongoDB refuses somewhere on a write path (an empty name is not a
+    # valid update path, code 56), refused here on every path and every store.
+    if not key:
+        return "field names must not be empty"
     if key.startswith("$"):
         return "field names must not start with '$'"
     if "." in key:

@@ -82,11 +82,15 @@ def module_app(kind: str, **config):
 
 
 def close_app(app):
-    """Drop a test database on a real server; close the store's connections."""
+    """Drop a test database on a real server; close the store's and the rate limiter's connections."""
     store = app.extensions["store"]
     if app.config.get("DROP_AFTER_TEST"):
         store.db.client.drop_database(store.db.name)
     store.close()
+    for limiter in app.extensions.get("limiter", ()):
+        client = getattr(limiter.storage, "storage", None)  # limits' Redis storage: its redis client
+        if hasattr(client, "close"):
+            client.close()  # else its sockets are collected, and warn, during a later test
 
 
 @pytest.fixture(params=STORES)
@@ -126,6 +130,7 @@ def down_app(app_factory, dead_port):
         MONGO_URI=f"mongodb://127.0.0.1:{dead_port}/rest",
         MONGO_CLIENT=None,
         MONGO_TIMEOUT_MS=200,
+        MONGO_REQUEST_TIMEOUT_MS=300,
         CREATE_INDEXES=False,
     )
 

@@ -9,16 +9,18 @@ def test_importing_the_package_builds_no_app():
 
 
 def test_procfile_target_is_built_on_first_use_even_with_the_database_away(dead_port):
-    code = "import flask_rest_service as m; print(m.app.extensions['store'].kind, m.app is m.app)"
+    code = "import flask_rest_service as m; m.serve(m.app); print(m.app.extensions['store'].kind, m.app is m.app)"
     uri = f"mongodb://127.0.0.1:{dead_port}/plant"
-    result = run_python(code, MONGO_URL=uri, MONGO_TIMEOUT_MS="200", CREATE_INDEXES="0")
+    result = run_python(
+        code, MONGO_URL=uri, MONGO_TIMEOUT_MS="200", MONGO_REQUEST_TIMEOUT_MS="300", CREATE_INDEXES="0"
+    )
     assert result.stdout == "mongodb True\n"
     assert "could not check API keys (ServerSelectionTimeoutError)" in result.stderr
 
 
 def test_serving_says_which_store_holds_the_readings(tmp_path):
     path = tmp_path / "data" / "r.sqlite3"
-    result = run_python("import flask_rest_service as m; m.app", SQLITE_PATH=str(path))
+    result = run_python("import flask_rest_service as m; m.serve(m.app)", SQLITE_PATH=str(path))
     assert f"store: sqlite, {path}" in result.stderr
     assert path.exists()
 

@@ -7,7 +7,7 @@ import sys
 import time
 
 import pytest
-from conftest import ROOT, ROOT_ENV, make_app
+from conftest import ROOT, ROOT_ENV, close_app, make_app
 from webserver import Web, call
 
 WRITERS, EACH = 4, 100
@@ -19,7 +19,7 @@ def path(tmp_path):
 
 
 def test_concurrent_writers_in_several_processes_lose_nothing(path):
-    make_app({"SQLITE_PATH": path})  # the schema, before the race
+    close_app(make_app({"SQLITE_PATH": path}))  # the schema, before the race
     code = (
         "import sys; from flask_rest_service import create_app; "
         "c = create_app({'TESTING': True, 'SQLITE_PATH': sys.argv[1]}).test_client(); "
@@ -38,7 +38,8 @@ def test_concurrent_writers_in_several_processes_lose_nothing(path):
     ]
     # Each prints its request log lines, then the set of statuses it got.
     assert [writer.communicate(timeout=120)[0].splitlines()[-1] for writer in writers] == ["{201}"] * WRITERS
-    client = make_app({"SQLITE_PATH": path}).test_client()
+    app = make_app({"SQLITE_PATH": path})
+    client = app.test_client()
     assert [(s["sensor"], s["count"]) for s in client.get("/sensors/").json] == [
         (f"w{n}", EACH) for n in range(WRITERS)
     ]
@@ -47,6 +48,7 @@ def test_concurrent_writers_in_several_processes_lose_nothing(path):
         for doc in client.get("/readings/export?format=ndjson").get_data(as_text=True) and _all(client)
     )
     assert values == sorted((f"w{n}", v) for n in range(WRITERS) for v in range(EACH))
+    close_app(app)
 
 
 def _all(client):
@@ -104,3 +106,17 @@ def test_a_key_made_with_the_cli_is_honoured_by_the_running_server(path):
         assert call(web.base + "/readings/", headers={"X-API-Key": key})[0] == 200
     finally:
         web.stop()
+
+
+def test_gunicorn_stops_and_says_why_when_keys_are_required_and_none_exist(path):
+    # Before: each worker exited with SystemExit and gunicorn started another,
+    # about 8 a second, accepting connections it never answered.
+    env = {**ROOT_ENV, "PATH": f"{ROOT / '.venv' / 'bin'}:{ROOT_ENV.get('PATH', '')}", "SQLITE_PATH": path,
+           "REQUIRE_API_KEYS": "1", "PORT": "0", "WEB_CONCURRENCY": "2"}  # fmt: skip
+    server = subprocess.run(
+        ["gunicorn", "flask_rest_service:app"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert server.returncode != 0
+    assert "REQUIRE_API_KEYS is set and no API key exists" in server.stderr
+    assert "Worker failed to boot" in server.stderr
+    assert server.stderr.count("Booting worker") <= 2  # the first workers, none after

@@ -27,7 +27,13 @@ def test_health_reports_ok_store_database_and_version(app, client, store_kind):
 
 def test_unreachable_database_gives_503_without_leaking_the_uri(app_factory, dead_port):
     uri = f"mongodb://sensor:s3cret@127.0.0.1:{dead_port}/plant?authSource=admin"
-    app = app_factory(MONGO_URI=uri, MONGO_CLIENT=None, MONGO_DBNAME="plant", MONGO_TIMEOUT_MS=200)
+    app = app_factory(
+        MONGO_URI=uri,
+        MONGO_CLIENT=None,
+        MONGO_DBNAME="plant",
+        MONGO_TIMEOUT_MS=200,
+        MONGO_REQUEST_TIMEOUT_MS=300,
+    )
     response = app.test_client().get("/")
     assert response.status_code == 503
     assert response.mimetype == "application/problem+json"

@@ -55,7 +55,11 @@ UNREACHABLE = "the database cannot be reached; try again shortly"
 def outage_app(request, tmp_path, dead_port, dropping_port):
     if request.param.startswith("mongodb"):
         port = dead_port if request.param.endswith("nothing listens") else dropping_port
-        settings = {"MONGO_URI": f"mongodb://127.0.0.1:{port}/rest", "MONGO_TIMEOUT_MS": 300}
+        settings = {
+            "MONGO_URI": f"mongodb://127.0.0.1:{port}/rest",
+            "MONGO_TIMEOUT_MS": 300,
+            "MONGO_REQUEST_TIMEOUT_MS": 300,
+        }
     else:
         path = tmp_path / "readings.sqlite3"
         path.write_bytes(b"these bytes are not a SQLite database\n" * 200)

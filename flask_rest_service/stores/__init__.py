@@ -27,7 +27,9 @@ def open_store(config: Mapping) -> Store:
             appname=APP_NAME,
             serverSelectionTimeoutMS=timeout,
             connectTimeoutMS=timeout,
-            socketTimeoutMS=config["MONGO_SOCKET_TIMEOUT_MS"],
+            # Client-side operation timeout: bounds each operation with its
+            # retries, and sends maxTimeMS so that the server stops too.
+            timeoutMS=config["MONGO_REQUEST_TIMEOUT_MS"],
         )
     if client is not None:
         from .mongodb import MongoStore

@@ -15,8 +15,10 @@ answer two kinds of slice, ``_dated`` and ``_undated``; walking from one to
 the other is done here, once.
 """
 
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,6 +27,7 @@ from bson import ObjectId
 EPOCH = datetime(1970, 1, 1)
 STATISTICS = ("count", "min", "max", "avg", "sum", "first", "last")
 EXPORT_BATCH = 1000  # readings per query of an export: no cursor outlives a batch
+EXPORT_RETRIES = 3  # tries of a batch after the first, once the file has started
 DELETE_BATCH = 5000  # readings per transaction of a bulk delete or of retention
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
@@ -308,11 +311,26 @@ class Readings(ABC):
         """
         after = None
         while True:
-            batch = self.slice(filters, after, EXPORT_BATCH, descending=False)
+            if after is None:  # before the first byte: an outage is still a 503
+                batch = self.slice(filters, after, EXPORT_BATCH, descending=False)
+            else:  # the file has started: a transient fault (a lost cursor, a step-down) is waited out
+                batch = _retried(lambda at=after: self.slice(filters, at, EXPORT_BATCH, descending=False))
             yield from batch
             if len(batch) < EXPORT_BATCH:
                 return
             after = Position.of(batch[-1])
+
+
+def _retried(read: Callable[[], list[dict]]) -> list[dict]:
+    """Read again after an outage, a second longer each time; the last outage is raised."""
+    for attempt in range(1, EXPORT_RETRIES + 1):
+        try:
+            return read()
+        except StoreUnavailable:
+            if attempt == EXPORT_RETRIES:
+                raise
+            time.sleep(attempt)
+    raise AssertionError("unreachable")
 
 
 class Keys(ABC):
@@ -367,6 +385,13 @@ class Store(ABC):
     @abstractmethod
     def ping(self) -> None:
         """Reach the database; ``StoreUnavailable`` if it cannot be reached."""
+
+    def deadline(self, seconds: float) -> AbstractContextManager:
+        """A block whose database calls together end within ``seconds`` (else ``StoreUnavailable``).
+
+        SQLite needs none: its only wait is for the write lock, bounded by its busy timeout.
+        """
+        return nullcontext()
 
     @abstractmethod
     def init(self, recount: bool = False) -> list[str]:

@@ -15,12 +15,21 @@ leaves the count off by that write: ``flask init-db --recount`` counts again.
 
 import functools
 import inspect
+import logging
 from collections import Counter
 from datetime import datetime, timedelta
 
+import pymongo
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
-from pymongo.errors import BulkWriteError, ConnectionFailure, DuplicateKeyError
+from pymongo.errors import (
+    BulkWriteError,
+    ConfigurationError,
+    ConnectionFailure,
+    DuplicateKeyError,
+    OperationFailure,
+    WriteConcernError,
+)
 
 from .base import (
     DELETE_BATCH,
@@ -55,10 +64,45 @@ OLD_RETENTION_INDEX = "retention"
 SUMMARY_VERSION = 1
 
 
+NOT_CONFIRMED = "the database did not confirm the write; send it again (with the same _id it is stored once)"
+# Server error codes that mean the database is away, busy or refusing this
+# client just now (a step-down, a shutdown, a time limit, credentials or
+# rights the deployment must fix), never that a query is wrong.
+OUTAGE_CODES = {
+    6: "HostUnreachable", 7: "HostNotFound", 13: "Unauthorized", 18: "AuthenticationFailed",
+    43: "CursorNotFound", 50: "MaxTimeMSExpired", 89: "NetworkTimeout", 91: "ShutdownInProgress",
+    189: "PrimarySteppedDown", 202: "NetworkInterfaceExceededTimeLimit", 262: "ExceededTimeLimit",
+    8000: "AtlasError", 9001: "SocketException", 10107: "NotWritablePrimary",
+    11600: "InterruptedAtShutdown", 11602: "InterruptedDueToReplStateChange",
+    13435: "NotPrimaryNoSecondaryOk", 13436: "NotPrimaryOrSecondary",
+}  # fmt: skip
+log = logging.getLogger(__name__)
+
+
 def _unavailable(error: Exception) -> StoreUnavailable | None:
-    """The outage a driver error means, or None if it is not one."""
-    if isinstance(error, ConnectionFailure):
-        return StoreUnavailable()
+    """The outage a driver error means (503), or None if it is not one (a bug: 500).
+
+    A write concern error means the write was applied where it was sent but
+    not confirmed as ``w`` asks: not stored as far as the client can know, so
+    a 503; the client resends with the same ``_id``, which stores it once.
+    Anything that timed out (``timeoutMS``, ``maxTimeMS``, a socket), any
+    connection or DNS failure (``ConfigurationError`` when an SRV name does
+    not resolve at the first operation) and the codes above are outages.
+    """
+    why = type(error).__name__
+    if isinstance(error, OperationFailure) and error.code is not None:
+        name = OUTAGE_CODES.get(error.code) or (error.details or {}).get("codeName", "")
+        why = f"{why} {error.code} {name}".rstrip()
+    if isinstance(error, BulkWriteError):
+        return StoreUnavailable(NOT_CONFIRMED, why) if error.details.get("writeConcernErrors") else None
+    if isinstance(error, WriteConcernError):
+        return StoreUnavailable(NOT_CONFIRMED, why)
+    if getattr(error, "timeout", False) or isinstance(error, ConnectionFailure | ConfigurationError):
+        return StoreUnavailable(why=why)
+    if isinstance(error, OperationFailure) and (
+        error.code in OUTAGE_CODES or error.has_error_label("RetryableWriteError")
+    ):
+        return StoreUnavailable(why=why)
     return None
 
 
@@ -177,14 +221,29 @@ class MongoReadings(Readings):
         )
         self.summaries.delete_many(gone)
 
-    def _added(self, docs) -> None:
+    def _count(self, docs, sign: int) -> None:
+        """Add (or take) the readings to (from) their sensors' counts.
+
+        The readings are written already: if the database fails now, the
+        answer must still say so, and the count is off until a recount.
+        """
         for sensor, count in _sensors(docs).items():
-            self.summaries.update_one({"_id": sensor}, {"$inc": {"count": count}}, upsert=True)
+            try:
+                self.summaries.update_one({"_id": sensor}, {"$inc": {"count": sign * count}}, upsert=sign > 0)
+                if sign < 0:
+                    self.summaries.delete_one({"_id": sensor, "count": {"$lte": 0}})
+            except Exception as error:
+                if _unavailable(error) is None:
+                    raise
+                log.warning(
+                    "%r's count may be off by %d (%s): init-db --recount mends it", sensor, count, error
+                )
+
+    def _added(self, docs) -> None:
+        self._count(docs, +1)
 
     def _removed(self, docs) -> None:
-        for sensor, count in _sensors(docs).items():
-            self.summaries.update_one({"_id": sensor}, {"$inc": {"count": -count}})
-            self.summaries.delete_one({"_id": sensor, "count": {"$lte": 0}})
+        self._count(docs, -1)
 
     def insert(self, readings: list[dict]) -> list[tuple[dict, bool]]:
         """Store readings; return each stored document and whether it is new."""
@@ -194,6 +253,9 @@ class MongoReadings(Readings):
                 self.collection.insert_one(docs[0])
             except DuplicateKeyError:
                 return [(self.get(docs[0]["_id"]), False)]
+            except WriteConcernError:
+                self._added(docs)  # applied on the primary: counted now, not again when resent
+                raise
             self._added(docs)
             return [(docs[0], True)]
         try:
@@ -201,6 +263,10 @@ class MongoReadings(Readings):
         except BulkWriteError as error:
             failed = error.details["writeErrors"]
             if any(item["code"] != DUPLICATE_KEY for item in failed):
+                raise
+            if error.details.get("writeConcernErrors"):
+                duplicates = {item["index"] for item in failed}
+                self._added([doc for index, doc in enumerate(docs) if index not in duplicates])
                 raise
             ids = [docs[item["index"]]["_id"] for item in failed]
             existing = {doc["_id"]: doc for doc in self.collection.find({"_id": {"$in": ids}})}
@@ -268,7 +334,11 @@ class MongoReadings(Readings):
             if not batch:
                 return total
             ids = [doc["_id"] for doc in batch]
-            deleted = self.collection.delete_many({"_id": {"$in": ids}, **criteria}).deleted_count
+            try:
+                deleted = self.collection.delete_many({"_id": {"$in": ids}, **criteria}).deleted_count
+            except WriteConcernError:
+                self.recount(set(_sensors(batch)))  # how many went, only a count tells
+                raise
             if deleted == len(batch):
                 self._removed(batch)
             else:  # another request deleted or changed some meanwhile: which, only a count tells
@@ -290,19 +360,16 @@ class MongoReadings(Readings):
             inclusive = op + "e"
             bounds[inclusive] = max(bounds.get(inclusive, after.timestamp), after.timestamp)
             criteria["$or"] = [{"timestamp": {op: after.timestamp}}, {"_id": {op: after.id}}]
-        return list(
-            self.collection.find(criteria, sort=NEWEST_FIRST if descending else OLDEST_FIRST, limit=limit)
-        )
+        # batch_size=limit: the whole slice in the first reply, so no server cursor outlives the call.
+        sort = NEWEST_FIRST if descending else OLDEST_FIRST
+        return list(self.collection.find(criteria, sort=sort, limit=limit, batch_size=limit))
 
     def _undated(self, filters: Filters, after: ObjectId | None, limit: int, descending: bool) -> list[dict]:
         criteria = {**time_filter(filters), "timestamp": {"$not": {"$type": "date"}}}
         if after is not None:
             criteria["_id"] = {"$lt" if descending else "$gt": after}
-        return list(
-            self.collection.find(
-                criteria, sort=[("_id", DESCENDING if descending else ASCENDING)], limit=limit
-            )
-        )
+        sort = [("_id", DESCENDING if descending else ASCENDING)]
+        return list(self.collection.find(criteria, sort=sort, limit=limit, batch_size=limit))
 
     def stats(self, query: StatsQuery) -> list[dict]:
         """Return the non-empty buckets, oldest first, computed by the server."""
@@ -420,6 +487,10 @@ class MongoStore(Store):
     def ping(self) -> None:
         """Round-trip to the server."""
         self.db.command("ping")
+
+    def deadline(self, seconds: float):
+        """Every operation in the block, retries included, ends by then (pymongo's ``timeout``)."""
+        return pymongo.timeout(seconds)
 
     def init(self, recount: bool = False) -> list[str]:
         """Create the indexes; build the sensor summary the first time (or count again)."""

@@ -1,0 +1,289 @@
+"""The MongoDB path against the faults a real deployment meets, through the real pymongo driver.
+
+A scripted server (tests/mongo_wire.py, mockupdb) stands where MongoDB would:
+it answers the handshake, then each command as scripted. What each fault
+must answer: an unconfirmed write is a 503 (the device resends with the same
+_id, which is safe), every outage a 503 with Retry-After within the request
+budget, and never a 500.
+"""
+
+import time
+
+import pytest
+from bson import ObjectId
+from conftest import close_app, make_app, problem_body
+from mongo_wire import HANG, Wire
+
+NOT_CONFIRMED = "the database did not confirm the write; send it again (with the same _id it is stored once)"
+UNREACHABLE = "the database cannot be reached; try again shortly"
+WRITE_CONCERN_ERROR = {
+    "code": 64,
+    "codeName": "WriteConcernFailed",
+    "errmsg": "waiting for replication timed out",
+    "errInfo": {"wtimeout": True},
+}
+BUDGET_MS = 600  # MONGO_REQUEST_TIMEOUT_MS in these tests
+
+
+@pytest.fixture
+def wire():
+    server = Wire()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def app(wire):
+    app = make_app(
+        {"MONGO_URI": f"{wire.uri}/rest?w=majority"},
+        MONGO_TIMEOUT_MS=500, MONGO_REQUEST_TIMEOUT_MS=BUDGET_MS, CREATE_INDEXES=False, RATE_LIMIT=None,
+    )  # fmt: skip
+    yield app
+    close_app(app)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def unavailable(response, detail=UNREACHABLE):
+    assert response.status_code == 503, response.get_data(as_text=True)
+    assert response.headers["Retry-After"] == "5"
+    assert response.json == problem_body(503, "Service Unavailable", detail)
+    return True
+
+
+# --- 1. a write that was not confirmed is never a 2xx ---------------------------------
+
+
+def test_a_single_write_without_its_write_concern_is_503(wire, client):
+    wire.replies["insert"] = lambda request: {"ok": 1, "n": 1, "writeConcernError": WRITE_CONCERN_ERROR}
+    assert unavailable(client.post("/readings/", json={"sensor": "k", "value": 1}), NOT_CONFIRMED)
+    assert wire.commands("insert")[0]["writeConcern"] == {"w": "majority"}
+
+
+def test_a_batch_without_its_write_concern_is_503(wire, client):
+    wire.replies["insert"] = lambda request: {"ok": 1, "n": 2, "writeConcernError": WRITE_CONCERN_ERROR}
+    assert unavailable(client.post("/readings/", json=[{"value": 1}, {"value": 2}]), NOT_CONFIRMED)
+
+
+def test_a_duplicate_in_a_batch_with_a_write_concern_error_at_once_is_503(wire, client):
+    ids = [str(ObjectId()), str(ObjectId())]
+    wire.replies["insert"] = {
+        "ok": 1, "n": 1, "writeConcernError": WRITE_CONCERN_ERROR,
+        "writeErrors": [{"index": 0, "code": 11000, "errmsg": "E11000 duplicate key error"}],
+    }  # fmt: skip
+    response = client.post("/readings/", json=[{"_id": ids[0], "value": 1}, {"_id": ids[1], "value": 2}])
+    assert unavailable(response, NOT_CONFIRMED)
+
+
+def test_a_partial_batch_without_its_write_concern_is_503(wire, client):
+    wire.replies["insert"] = lambda request: {"ok": 1, "n": 1, "writeConcernError": WRITE_CONCERN_ERROR}
+    assert unavailable(client.post("/readings/?partial=true", json=[{"value": 1}]), NOT_CONFIRMED)
+
+
+@pytest.mark.parametrize(
+    ("method", "command"), [("put", "findAndModify"), ("patch", "findAndModify"), ("delete", "findAndModify")]
+)
+def test_edits_without_their_write_concern_are_503(wire, client, method, command):
+    wire.replies[command] = {"ok": 1, "value": None, "writeConcernError": WRITE_CONCERN_ERROR}
+    response = getattr(client, method)(f"/readings/{ObjectId()}", json={"value": 2})
+    assert unavailable(response, NOT_CONFIRMED)
+
+
+def test_a_bulk_delete_without_its_write_concern_is_503(wire, client):
+    wire.replies["find", "readings"] = lambda request: {
+        "ok": 1,
+        "cursor": {"id": 0, "ns": "rest.readings", "firstBatch": [{"_id": ObjectId()}]},
+    }
+    wire.replies["delete"] = {"ok": 1, "n": 1, "writeConcernError": WRITE_CONCERN_ERROR}
+    assert unavailable(client.delete("/readings/?until=2030-01-01"), NOT_CONFIRMED)
+
+
+# --- 2. names MongoDB refuses are a 400 before the database ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "body"), [("post", {"": 5}), ("put", {"": 5}), ("patch", {"": 5}), ("post", {"a": {"": 1}})]
+)
+def test_an_empty_field_name_is_a_400_and_reaches_no_database(wire, client, method, body):
+    url = "/readings/" if method == "post" else f"/readings/{ObjectId()}"
+    response = getattr(client, method)(url, json=body)
+    assert response.status_code == 400
+    assert {
+        "field": body.get("a") and "a." or "",
+        "detail": "field names must not be empty",
+    } in response.json["errors"]
+    assert wire.commands("insert", "update", "findAndModify") == []
+
+
+# --- 3. the release step on Atlas ----------------------------------------------------------
+
+
+def test_init_db_passes_where_the_user_may_not_run_coll_mod(wire):
+    # Atlas' "read and write" users may not run collMod (code 13). 1.0 changed
+    # its TTL index with it when retention changed; now retention is a job and
+    # the old index is dropped (dropIndexes is within "read and write").
+    app = make_app({"MONGO_URI": f"{wire.uri}/rest"}, READINGS_RETENTION_DAYS=7, CREATE_INDEXES=False)
+    wire.replies["listIndexes"] = lambda request: {"ok": 1, "cursor": {"id": 0, "ns": "rest.readings", "firstBatch": [
+        {"v": 2, "key": {"_id": 1}, "name": "_id_"},
+        {"v": 2, "key": {"timestamp": 1}, "name": "retention", "expireAfterSeconds": 86400}]}}  # fmt: skip
+    wire.replies["collMod"] = {
+        "ok": 0,
+        "code": 13,
+        "codeName": "Unauthorized",
+        "errmsg": "not authorized on rest to execute command",
+    }
+    result = app.test_cli_runner().invoke(args=["init-db"])
+    assert result.exit_code == 0, result.output
+    assert [doc["index"] for doc in wire.commands("dropIndexes")] == ["retention"]
+    assert wire.commands("collMod") == []
+    close_app(app)
+
+
+# --- 4. names that do not resolve ------------------------------------------------------------
+
+
+def test_an_srv_name_that_does_not_resolve_is_an_outage_not_a_crash():
+    started = time.monotonic()
+    app = make_app(
+        {"MONGO_URI": "mongodb+srv://cluster0.nowhere.invalid/rest"},
+        MONGO_TIMEOUT_MS=500,
+        CREATE_INDEXES=False,
+    )
+    assert time.monotonic() - started < 1  # built without looking the name up
+    assert unavailable(app.test_client().get("/readings/"))
+    assert app.test_client().get("/").status_code == 503
+    close_app(app)
+
+
+# --- 5. a server that stops answering --------------------------------------------------------
+
+ENDPOINTS = [
+    ("get", "/"), ("get", "/readings/"), ("post", "/readings/"), ("get", f"/readings/{ObjectId()}"),
+    ("patch", f"/readings/{ObjectId()}"), ("get", "/readings/stats?sensor=k&interval=1h"),
+    ("get", "/readings/export"), ("get", "/sensors/"), ("delete", "/readings/?until=2030-01-01"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("method", "url"), ENDPOINTS)
+def test_every_request_on_a_hung_server_is_a_503_within_its_budget(wire, client, method, url):
+    for command in HEALTHY_COMMANDS:
+        wire.replies[command] = HANG
+    started = time.monotonic()
+    response = getattr(client, method)(url, json={"value": 1})
+    elapsed = time.monotonic() - started
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "5"
+    assert response.mimetype == "application/problem+json"
+    # One budget for the whole request, retries included (not 20 s a try, doubled).
+    assert elapsed < 3 * BUDGET_MS / 1000, elapsed
+    sent = [doc for name, doc in wire.received if name not in ("endSessions", "killCursors")]
+    assert sent and all("maxTimeMS" in doc for doc in sent if "find" in doc or "aggregate" in doc)
+
+
+HEALTHY_COMMANDS = ["ping", "find", "aggregate", "insert", "update", "delete", "findAndModify", "listIndexes"]
+
+
+def test_the_server_is_told_how_long_to_work(wire, client):
+    client.get("/readings/")
+    find = wire.commands("find")[-1]
+    assert 0 < find["maxTimeMS"] <= BUDGET_MS
+
+
+# --- auth, step-down, cursors, recovery --------------------------------------------------------
+
+
+def test_an_authentication_failure_is_an_outage_and_logged(wire, caplog):
+    wire.replies["saslStart"] = {
+        "ok": 0,
+        "code": 18,
+        "codeName": "AuthenticationFailed",
+        "errmsg": "Authentication failed.",
+    }
+    app = make_app(
+        {"MONGO_URI": f"mongodb://sensor:wrong@{wire.uri.removeprefix('mongodb://')}/rest"},
+        MONGO_TIMEOUT_MS=500,
+        CREATE_INDEXES=False,
+    )
+    assert unavailable(app.test_client().get("/readings/"))
+    assert "AuthenticationFailed" in caplog.text
+    close_app(app)
+
+
+def test_a_primary_stepping_down_is_an_outage(wire, client):
+    wire.replies["insert"] = {
+        "ok": 0,
+        "code": 10107,
+        "codeName": "NotWritablePrimary",
+        "errmsg": "not primary",
+    }
+    assert unavailable(client.post("/readings/", json={"value": 1}))
+
+
+def test_a_cursor_lost_during_an_export_is_read_again_from_where_it_stopped(wire, client, monkeypatch):
+    monkeypatch.setattr("flask_rest_service.stores.base.EXPORT_BATCH", 2)
+    docs = [
+        {
+            "_id": ObjectId(f"{n:024x}"),
+            "value": n,
+            "timestamp": __import__("datetime").datetime(2026, 1, 1, n),
+        }
+        for n in range(1, 6)
+    ]
+    lost = []
+
+    def find(request):
+        after = request.doc["filter"].get("$or")
+        start = (
+            0
+            if after is None
+            else next(i for i, d in enumerate(docs) if d["_id"] == after[1]["_id"]["$gt"]) + 1
+        )
+        batch = docs[start : start + request.doc["limit"]]
+        if start == 2 and not lost:  # the second batch: its cursor is gone when read
+            lost.append(True)
+            return {"ok": 0, "code": 43, "codeName": "CursorNotFound", "errmsg": "cursor id 7 not found"}
+        return {"ok": 1, "cursor": {"id": 0, "ns": "rest.readings", "firstBatch": batch}}
+
+    wire.replies["find", "readings"] = find
+    response = client.get("/readings/export?format=ndjson")
+    assert response.status_code == 200
+    values = [
+        line.split('"value":')[1].split(",")[0] for line in response.get_data(as_text=True).splitlines()
+    ]
+    assert values == ["1", "2", "3", "4", "5"] and lost == [True]
+
+
+def test_the_service_recovers_when_the_server_answers_again(wire, client):
+    wire.replies["insert"] = HANG
+    assert unavailable(client.post("/readings/", json={"value": 1}))
+    del wire.replies["insert"]
+    response = client.post("/readings/", json={"value": 1})
+    assert response.status_code == 201
+
+
+# --- 7. documents without a date timestamp, as the 2014 tutorial stored them -----------------
+
+
+def test_a_page_that_ends_on_a_document_without_a_timestamp_links_to_the_next(wire, client):
+    legacy = [{"_id": ObjectId(f"{n:024x}"), "reading": '{"temp": 20}'} for n in (3, 2, 1)]
+
+    def find(request):
+        query = request.doc["filter"]
+        undated = query.get("timestamp") == {"$not": {"$type": "date"}}
+        after = query.get("_id", {}).get("$lt")
+        batch = [doc for doc in legacy if undated and (after is None or doc["_id"] < after)]
+        return {
+            "ok": 1,
+            "cursor": {"id": 0, "ns": "rest.readings", "firstBatch": batch[: request.doc["limit"]]},
+        }
+
+    wire.replies["find", "readings"] = find
+    first = client.get("/readings/?limit=2")
+    assert first.status_code == 200
+    assert [doc["_id"]["$oid"] for doc in first.json] == [f"{3:024x}", f"{2:024x}"]
+    second = client.get(first.headers["Link"].split(">")[0].removeprefix("<http://localhost"))
+    assert [doc["_id"]["$oid"] for doc in second.json] == [f"{1:024x}"]
+    assert "Link" not in second.headers
