@@ -3,8 +3,13 @@
 Readings are seeded through the API, the page is opened as a person would,
 and what it shows is checked: the sensors, the chart's points, a refresh, the
 key prompt, a download. Screenshots go to test-artifacts/.
+
+Deterministic and bounded: the page's clock is set to the time the test
+seeded around (Playwright's page.clock), so "3 min ago" and the chart's
+buckets never depend on how long the run took, and every wait has a timeout.
 """
 
+import math
 import shutil
 import threading
 from datetime import UTC, datetime, timedelta
@@ -20,6 +25,7 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not instal
 # As root, with this machine's closed network: no sandbox, no background traffic.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
+WAIT_MS = 5000  # the longest any single wait in these tests may take
 
 
 def test_page_is_served_without_a_key_and_without_a_cdn(app_factory):
@@ -64,36 +70,61 @@ def serve(app_factory):
 
 
 @pytest.fixture
-def page(browser):
+def now():
+    """The time this test seeds around and the page's clock shows."""
+    return datetime.now(UTC).replace(microsecond=0)
+
+
+@pytest.fixture
+def context(browser):
     context = browser.new_context(viewport={"width": 1200, "height": 800})
-    page = context.new_page()
-    yield page
+    context.set_default_timeout(WAIT_MS)
+    yield context
     context.close()
 
 
-NOW = datetime.now(UTC).replace(microsecond=0)
-KITCHEN = [NOW - timedelta(minutes=m) for m in (3, 40, 75, 360)]  # four 15-minute buckets apart
+@pytest.fixture
+def page(context, now):
+    """A page whose Date.now() is always ``now`` (its timers still run)."""
+    page = context.new_page()
+    page.clock.set_fixed_time(now)
+    return page
 
 
-def seed(app, key=None):
+def kitchen_times(now):
+    return [now - timedelta(minutes=m) for m in (3, 40, 75, 360)]  # four 15-minute buckets apart
+
+
+def seed(app, now, key=None):
     client = app.test_client()
     headers = {"X-API-Key": key} if key else {}
     batch = [{"sensor": "kitchen", "type": "temperature", "value": 20 + i, "timestamp": t.isoformat()}
-             for i, t in enumerate(KITCHEN)]  # fmt: skip
+             for i, t in enumerate(kitchen_times(now))]  # fmt: skip
     batch.append(
         {
             "sensor": "attic",
             "type": "temperature",
             "value": 5.5,
-            "timestamp": (NOW - timedelta(hours=2)).isoformat(),
+            "timestamp": (now - timedelta(hours=2)).isoformat(),
         }
     )
     assert client.post("/readings/", json=batch, headers=headers).status_code == 201
 
 
-def expected_points(times, interval_seconds=900, window=timedelta(hours=24)):
-    """How many epoch-aligned buckets hold readings in the window (which ends at the next bucket edge)."""
-    return len({int(t.timestamp()) // interval_seconds for t in times if t > NOW - window})
+def expected_points(times, now, interval_seconds=900, window=timedelta(hours=24)):
+    """How many buckets hold readings in the page's window: epoch-aligned, ending at the next edge after now."""
+    until = math.ceil(now.timestamp() / interval_seconds) * interval_seconds
+    since = until - window.total_seconds()
+    return len({int(t.timestamp()) // interval_seconds for t in times if since <= t.timestamp() < until})
+
+
+def wait_until(page, condition, what):
+    """Let the page run (and its route handlers) until condition() holds, for at most WAIT_MS."""
+    for _ in range(WAIT_MS // 20):
+        if condition():
+            return
+        page.wait_for_timeout(20)
+    raise AssertionError(f"not within {WAIT_MS} ms: {what}")
 
 
 def shoot(page, name):
@@ -101,53 +132,52 @@ def shoot(page, name):
     page.screenshot(path=str(ARTIFACTS / name), full_page=True)
 
 
-def test_sensors_chart_and_table(serve, page):
+def test_sensors_chart_and_table(serve, page, now):
     app, url = serve()
-    seed(app)
+    seed(app, now)
     page.goto(url + "/dashboard")
     kitchen = page.locator('#sensors li[data-sensor="kitchen"]')
     attic = page.locator('#sensors li[data-sensor="attic"]')
     kitchen.wait_for()
     assert "20 temperature" in kitchen.inner_text() and "4 readings" in kitchen.inner_text()
-    assert "3 min ago" in kitchen.inner_text()
+    assert "last 3 min ago" in kitchen.inner_text()
     assert "quiet" in attic.get_attribute("class")  # 2 h since its last reading
     assert "quiet" not in (kitchen.get_attribute("class") or "")
     kitchen.click()
     chart = page.locator("#chart")
     page.wait_for_function("document.querySelector('#chart').dataset.points !== undefined")
-    assert chart.get_attribute("data-points") == str(expected_points(KITCHEN))
+    assert chart.get_attribute("data-points") == str(expected_points(kitchen_times(now), now))
     assert chart.get_attribute("data-buckets") == "96"  # 24 h of 15-minute buckets, gaps included
-    assert page.locator("#chart circle.point").count() == expected_points(KITCHEN)
+    assert page.locator("#chart circle.point").count() == expected_points(kitchen_times(now), now)
     assert page.locator("#latest tbody tr").count() == 4
     assert page.locator("#updated").inner_text().startswith("updated ")
     shoot(page, "dashboard.png")
 
 
-def test_ranges_change_the_buckets(serve, page):
+def test_ranges_change_the_buckets(serve, page, now):
     app, url = serve()
-    seed(app)
+    seed(app, now)
     page.goto(url + "/dashboard")
     page.locator('#sensors li[data-sensor="kitchen"] button').click()
     page.locator('.ranges button[data-range="1h"]').click()
     page.wait_for_function("document.querySelector('#chart').dataset.buckets === '60'")
     assert page.locator("#chart").get_attribute("data-points") == str(
-        expected_points(KITCHEN, 60, timedelta(hours=1))
+        expected_points(kitchen_times(now), now, 60, timedelta(hours=1))
     )
     page.locator('.ranges button[data-range="7d"]').click()
     page.wait_for_function("document.querySelector('#chart').dataset.buckets === '84'")
 
 
-def test_an_older_answer_arriving_last_does_not_replace_the_chart(serve, page):
+def test_an_older_answer_arriving_last_does_not_replace_the_chart(serve, page, now):
     # Hold every stats request, then answer the 1 h chart's before the 24 h one's.
-    app, url = serve()
-    seed(app)
+    app, url = serve(DASHBOARD_REFRESH_SECONDS=600)  # no timed refresh adds a request
+    seed(app, now)
     held = []
     page.route("**/readings/stats?*", lambda route: held.append(route))
     page.goto(url + "/dashboard")
     page.locator('#sensors li[data-sensor="kitchen"] button').click()
     page.locator('.ranges button[data-range="1h"]').click()
-    while len(held) < 2:
-        page.wait_for_timeout(20)
+    wait_until(page, lambda: len(held) == 2, "both stats requests")
     assert ["interval=15m" in r.request.url for r in held] == [True, False]
     held[1].continue_()
     page.wait_for_function("document.querySelector('#chart').dataset.buckets === '60'")
@@ -156,27 +186,27 @@ def test_an_older_answer_arriving_last_does_not_replace_the_chart(serve, page):
     page.wait_for_timeout(300)  # time for the older answer to be drawn, were it drawn
     assert page.locator("#chart").get_attribute("data-buckets") == "60"
     assert page.locator("#chart").get_attribute("data-points") == str(
-        expected_points(KITCHEN, 60, timedelta(hours=1))
+        expected_points(kitchen_times(now), now, 60, timedelta(hours=1))
     )
 
 
-def test_new_reading_appears_after_a_refresh(serve, page):
+def test_new_reading_appears_after_a_refresh(serve, page, now):
     app, url = serve()
-    seed(app)
+    seed(app, now)
     page.goto(url + "/dashboard")
     kitchen = page.locator('#sensors li[data-sensor="kitchen"]')
     kitchen.wait_for()
     app.test_client().post("/readings/", json={"sensor": "kitchen", "type": "temperature", "value": 99.5})
     page.wait_for_function(
-        "document.querySelector('#sensors li[data-sensor=kitchen]').innerText.includes('99.50')", timeout=5000
+        "document.querySelector('#sensors li[data-sensor=kitchen]').innerText.includes('99.50')"
     )
     assert "5 readings" in kitchen.inner_text()
 
 
-def test_a_missing_key_shows_the_prompt_and_a_key_unlocks(serve, page):
+def test_a_missing_key_shows_the_prompt_and_a_key_unlocks(serve, page, now):
     app, url = serve()
     key = app.extensions["keys"].create("viewer", "read")
-    seed(app, app.extensions["keys"].create("writer", "write"))
+    seed(app, now, app.extensions["keys"].create("writer", "write"))
     page.goto(url + "/dashboard")
     page.locator("#key-form").wait_for(state="visible")
     assert page.locator("#message").inner_text() == "An API key is needed."
@@ -197,6 +227,7 @@ def test_an_unreachable_database_is_said_not_shown_blank(serve, page, dead_port)
         MONGO_URI=f"mongodb://127.0.0.1:{dead_port}/rest",
         MONGO_CLIENT=None,
         MONGO_TIMEOUT_MS=200,
+        MONGO_REQUEST_TIMEOUT_MS=300,
         CREATE_INDEXES=False,
     )
     page.goto(url + "/dashboard")
@@ -205,9 +236,9 @@ def test_an_unreachable_database_is_said_not_shown_blank(serve, page, dead_port)
     )
 
 
-def test_csv_download(serve, page):
+def test_csv_download(serve, page, now):
     app, url = serve()
-    seed(app)
+    seed(app, now)
     page.goto(url + "/dashboard")
     page.locator('#sensors li[data-sensor="kitchen"] button').click()
     page.locator("#detail").wait_for(state="visible")
@@ -220,11 +251,13 @@ def test_csv_download(serve, page):
     assert len(lines) == 5
 
 
-def test_usable_on_a_phone_screen(serve, browser):
+def test_usable_on_a_phone_screen(serve, browser, now):
     app, url = serve()
-    seed(app)
+    seed(app, now)
     context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    context.set_default_timeout(WAIT_MS)
     page = context.new_page()
+    page.clock.set_fixed_time(now)
     page.goto(url + "/dashboard")
     page.locator('#sensors li[data-sensor="kitchen"] button').click()
     page.wait_for_function("document.querySelector('#chart').dataset.points !== undefined")
@@ -234,15 +267,13 @@ def test_usable_on_a_phone_screen(serve, browser):
     context.close()
 
 
-def test_a_day_of_readings_for_the_readme(serve, page):
+def test_a_day_of_readings_for_the_readme(serve, page, now):
     """A realistic day (every 5 min, a 2-hour outage) drawn as line and band; saved for the README."""
-    import math
-
     app, url = serve()
     batch = []
     for step in range(288):
-        when = NOW - timedelta(minutes=5 * step)
-        if timedelta(hours=9) < NOW - when < timedelta(hours=11):
+        when = now - timedelta(minutes=5 * step)
+        if timedelta(hours=9) < now - when < timedelta(hours=11):
             continue  # the device was offline: the chart must show a gap
         value = 21 + 3 * math.sin(step / 40) + (step % 7) * 0.15
         batch.append(
@@ -258,7 +289,7 @@ def test_a_day_of_readings_for_the_readme(serve, page):
             "sensor": "attic",
             "type": "temperature",
             "value": 5.5,
-            "timestamp": (NOW - timedelta(hours=2)).isoformat(),
+            "timestamp": (now - timedelta(hours=2)).isoformat(),
         }
     )
     batch.append(
@@ -266,7 +297,7 @@ def test_a_day_of_readings_for_the_readme(serve, page):
             "sensor": "kitchen",
             "type": "humidity",
             "value": 48,
-            "timestamp": (NOW - timedelta(minutes=1)).isoformat(),
+            "timestamp": (now - timedelta(minutes=1)).isoformat(),
         }
     )
     assert app.test_client().post("/readings/", json=batch).status_code == 201
