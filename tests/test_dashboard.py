@@ -306,3 +306,29 @@ def test_a_day_of_readings_for_the_readme(serve, page, now):
     page.wait_for_function("document.querySelector('#chart').dataset.points !== undefined")
     assert page.locator("#chart path.avg").count() == 2  # the outage splits the line in two
     shoot(page, "dashboard-day.png")
+
+
+# --- readings without a date ---------------------------------------------------------
+
+
+def test_a_sensor_without_dated_readings_has_no_age(serve, page, now):
+    app, url = serve()
+    seed(app, now)
+    # Legacy documents, stored as they were: a timestamp that is not a date, and none.
+    app.extensions["store"].readings.insert(
+        [{"sensor": "old", "value": 3, "timestamp": "yesterday"}, {"sensor": "old", "value": 4}]
+    )
+    old = next(s for s in app.test_client().get("/sensors/").json if s["sensor"] == "old")
+    assert (old["first"], old["last"], "timestamp" in old["latest"]) == (None, None, False)
+    page.goto(url + "/dashboard")
+    item = page.locator('#sensors li[data-sensor="old"]')
+    item.wait_for()
+    assert item.inner_text().splitlines()[-1] == "no dated readings · 2 readings"
+    assert "quiet" not in (item.get_attribute("class") or "")
+    item.locator("button").click()
+    page.wait_for_function("document.querySelectorAll('#latest tbody tr').length === 2")
+    cells = page.locator("#latest tbody tr").all_inner_texts()
+    assert [row.split("\t")[:2] for row in cells] == [["no date", "4"], ["no date", "3"]]
+    assert '{"timestamp":"yesterday"}' in cells[1]
+    text = page.locator("body").inner_text()
+    assert "NaN" not in text and "Invalid Date" not in text

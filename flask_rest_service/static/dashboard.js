@@ -25,9 +25,12 @@ class ApiError extends Error {
 }
 
 function date(value) {
-  // Extended JSON: {"$date": "2026-03-01T10:00:00Z"} or {"$date": {"$numberLong": "..."}}
-  const inner = value && value.$date !== undefined ? value.$date : value;
-  return new Date(inner && inner.$numberLong !== undefined ? Number(inner.$numberLong) : inner);
+  // Extended JSON: {"$date": "2026-03-01T10:00:00Z"} or {"$date": {"$numberLong": "..."}}.
+  // Anything else (null: a sensor with no dated reading; a legacy "yesterday") is no date.
+  if (value === null || typeof value !== "object" || value.$date === undefined) return null;
+  const inner = value.$date;
+  const when = new Date(inner !== null && typeof inner === "object" ? Number(inner.$numberLong) : inner);
+  return Number.isNaN(when.getTime()) ? null : when;
 }
 
 async function api(path) {
@@ -84,8 +87,8 @@ function element(tag, attributes, text) {
 function renderSensors(sensors) {
   const list = $("sensors");
   const items = sensors.map((entry) => {
-    const last = date(entry.last);
-    const quiet = Date.now() - last.getTime() > QUIET_MINUTES * 60e3;
+    const last = date(entry.last); // null: none of its readings has a date, so no age either
+    const quiet = last !== null && Date.now() - last.getTime() > QUIET_MINUTES * 60e3;
     const latest = entry.latest || {};
     const li = element("li", { "data-sensor": entry.sensor });
     if (quiet) li.classList.add("quiet");
@@ -95,7 +98,7 @@ function renderSensors(sensors) {
       element("span", { class: "name" }, entry.sensor),
       element("span", { class: "value" }, formatNumber(latest.value) + (latest.type ? ` ${latest.type}` : "")),
       element("span", { class: "meta" },
-        `${quiet ? "quiet · " : ""}last ${ago(last)} · ${entry.count.toLocaleString()} reading${entry.count === 1 ? "" : "s"}`),
+        `${quiet ? "quiet · " : ""}${last ? `last ${ago(last)}` : "no dated readings"} · ${entry.count.toLocaleString()} reading${entry.count === 1 ? "" : "s"}`),
     );
     button.addEventListener("click", () => select(entry.sensor));
     li.append(button);
@@ -219,9 +222,12 @@ function renderChart(stats) {
 function renderLatest(readings) {
   const rows = readings.map((reading) => {
     const { _id, sensor, type, value, timestamp, ...other } = reading;
+    const when = date(timestamp);
+    // A legacy timestamp that is not a date ("yesterday") is shown with the other fields.
+    if (when === null && timestamp !== undefined) other.timestamp = timestamp;
     const tr = element("tr");
     tr.append(
-      element("td", {}, date(timestamp).toLocaleString()),
+      element("td", when ? {} : { class: "none" }, when ? when.toLocaleString() : "no date"),
       element("td", { class: "num" }, formatNumber(value)),
       element("td", {}, type || ""),
       element("td", { class: "other" }, Object.keys(other).length ? JSON.stringify(other) : ""),
