@@ -17,8 +17,15 @@ graceful_timeout = 25
 # (flask_rest_service/logs.py), with its request id; gunicorn's would be a
 # second line for every request (and cost 7% of a small POST, bench/NOTES.md).
 
-# Heroku's router is the only peer that reaches a dyno; trust its X-Forwarded-*.
-forwarded_allow_ips = "*"
+# On Heroku the router is the only peer that reaches a dyno: trust its
+# X-Forwarded-Proto. Elsewhere gunicorn's default: only a proxy on loopback
+# (or the addresses in FORWARDED_ALLOW_IPS). The app's own ProxyFix
+# (FORWARDED_HOPS) decides about X-Forwarded-For and -Host the same way.
+if os.environ.get("DYNO"):
+    forwarded_allow_ips = "*"
+# No front end of ours sets SCRIPT_NAME or PATH_INFO, and Heroku's router
+# passes a client's own headers on: take them from nobody.
+forwarder_headers = ""
 
 
 def post_worker_init(worker):

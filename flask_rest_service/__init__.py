@@ -23,7 +23,7 @@ from .extjson import dumps
 from .stores import open_store
 from .validation import ObjectIdConverter
 
-__version__ = "1.0.0"
+__version__ = "2.0.0"
 
 
 def create_app(config=None) -> Flask:
@@ -50,8 +50,14 @@ def create_app(config=None) -> Flask:
     app.before_request(_refuse_large_bodies)
     app.before_request(auth.check_request)
     _limit_rates(app)
+    app.before_request(auth.enforce)
     if app.config["CORS_ORIGINS"]:
         CORS(app, origins=app.config["CORS_ORIGINS"], **CORS_OPTIONS)
+        # Flask-CORS sends Vary only when several origins are allowed, yet the
+        # answer differs by Origin with one too (and with "*", which it
+        # answers by echoing the origin): a shared cache must not hand one
+        # origin's answer to another.
+        app.after_request(_vary_by_origin)
     hops = app.config["FORWARDED_HOPS"]
     if hops:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops)
@@ -99,8 +105,9 @@ def _limit_rates(app: Flask) -> None:
 
 def _too_many_requests(limit):
     """Answer a breached rate limit: problem+json with the seconds until it resets."""
-    # reset_at is rounded up a second by Flask-Limiter; never ask for more than the window.
-    wait = max(1, min(limit.limit.get_expiry(), math.ceil(limit.reset_at - time.time())))
+    # The window's own reset time (reset_at is that rounded up to the next whole
+    # second, a second too many when it is whole); never more than the window.
+    wait = max(1, min(limit.limit.get_expiry(), math.ceil(limit.window.reset_time - time.time())))
     return problem(429, str(limit.limit), headers={"Retry-After": str(wait)})
 
 
@@ -118,6 +125,11 @@ def serve(app: Flask) -> Flask:
     app.logger.info("store: %s, %s", store.kind, where)
     jobs.start(app)
     return app
+
+
+def _vary_by_origin(response):
+    response.vary.add("Origin")
+    return response
 
 
 def _start_deadline() -> None:

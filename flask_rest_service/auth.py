@@ -3,17 +3,27 @@
 A key is ``rk_`` and 43 URL-safe characters (256 random bits). Only its
 SHA-256 is stored (``api_keys``, in the store) or kept (keys from ``API_KEYS``);
 a random key that long needs no slow hash. Scopes nest: ``admin`` includes
-``write``, which includes ``read``.
+``write``, which includes ``read``. ``read`` reads; ``write`` adds readings
+(``POST /readings/``) and nothing else, because it is the key a device
+carries, and a device's key, if stolen, must not be able to change or erase
+the history; changing or deleting readings (one or many) takes ``admin``.
 
 While no key exists at all the service is open (a first local try). Once
 one exists, every request but the health check needs a key. What the check
 learns is cached for ``AUTH_CACHE_SECONDS`` per process: a new first key or a
-revocation takes effect within that time.
+revocation takes effect within that time. Unknown keys are cached too (the
+last ``MAX_CACHED_KEYS``), so guessing costs no database look-up per guess.
+
+A request without a usable key is not refused at once: it is first counted
+against its address's rate limit, so that guesses are limited like anything
+else (429 once over it), then refused with 401.
 """
 
 import hashlib
 import secrets
 import time
+from collections import OrderedDict
+from collections.abc import Callable
 
 from flask import current_app, g, request
 
@@ -26,7 +36,9 @@ SCOPES = ("read", "write", "admin")
 KEY_PREFIX = "rk_"
 MIN_ENV_KEY_LENGTH = 20
 REALM = 'Bearer realm="readings"'
-WRITE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+READ_METHODS = {"GET", "HEAD"}
+ADDING = {("POST", "readinglist")}  # (method, endpoint) a write key may do: add readings
+MAX_CACHED_KEYS = 1024
 # The health check, the API's description and the dashboard page hold no
 # readings; Swagger UI's and the dashboard's assets neither.
 OPEN_PATHS = {"/", "/openapi.json", "/dashboard", "/favicon.ico"}
@@ -129,36 +141,44 @@ def presented_key() -> str | None:
 class Guard:
     """Decides per request whether it may proceed; caches what it learns."""
 
-    def __init__(self, store: Keys, cache_seconds: float, required: bool = False):
+    def __init__(
+        self,
+        store: Keys,
+        cache_seconds: float,
+        required: bool = False,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.store = store
         self.cache_seconds = cache_seconds
         self.required = required  # REQUIRE_API_KEYS: never open, even with no key
+        self.clock = clock
         self._any: tuple[float, bool] = (float("-inf"), False)
-        self._known: dict[str, tuple[float, dict]] = {}
+        # hash -> (when learned, record or None for an unknown key); oldest first
+        self._known: OrderedDict[str, tuple[float, dict | None]] = OrderedDict()
 
     def is_open(self) -> bool:
         """Whether no key exists (cached)."""
         if self.required:
             return False
         checked, exists = self._any
-        if time.monotonic() - checked >= self.cache_seconds:
+        if self.clock() - checked >= self.cache_seconds:
             exists = self.store.any()
-            self._any = (time.monotonic(), exists)
+            self._any = (self.clock(), exists)
         return not exists
 
     def identify(self, key: str) -> dict | None:
         """Return the key's record (cached), or None; marks stored keys used."""
         hashed = digest(key)
         cached = self._known.get(hashed)
-        if cached and time.monotonic() - cached[0] < self.cache_seconds:
+        if cached and self.clock() - cached[0] < self.cache_seconds:
             return cached[1]
         record = self.store.find(key)
-        if record is None:
-            self._known.pop(hashed, None)
-            return None
-        if record.get("source") != "environment":
+        if record is not None and record.get("source") != "environment":
             self.store.touch(record["name"])  # at most once per cache period
-        self._known[hashed] = (time.monotonic(), record)
+        self._known[hashed] = (self.clock(), record)
+        self._known.move_to_end(hashed)
+        while len(self._known) > MAX_CACHED_KEYS:
+            self._known.popitem(last=False)
         return record
 
 
@@ -189,12 +209,19 @@ def announce(app) -> None:
 
 def needed_scope() -> str:
     """The scope the current request needs."""
-    return "write" if request.method in WRITE_METHODS else "read"
+    if request.method in READ_METHODS:
+        return "read"
+    return "write" if (request.method, request.endpoint) in ADDING else "admin"
 
 
 def check_request() -> None:
-    """Let the request through, or raise 401/403 (run before every request)."""
-    g.api_key = None
+    """Decide whether the request may proceed (before every request, before the rate limit).
+
+    A refusal is kept for ``enforce``, which runs after the rate limit has
+    counted the request: against its key when the key is known, else against
+    its address.
+    """
+    g.api_key = g.refusal = None
     if request.method == "OPTIONS" or request.path in OPEN_PATHS or request.path.startswith(OPEN_PREFIXES):
         return
     guard: Guard = current_app.extensions["guard"]
@@ -202,14 +229,23 @@ def check_request() -> None:
         return
     key = presented_key()
     if key is None:
-        raise Unauthorized("an API key is required: send it as X-API-Key or Authorization: Bearer")
+        g.refusal = Unauthorized("an API key is required: send it as X-API-Key or Authorization: Bearer")
+        return
     record = guard.identify(key)
     if record is None:
-        raise Unauthorized("unknown API key", error="invalid_token")
+        g.refusal = Unauthorized("unknown API key", error="invalid_token")
+        return
+    g.api_key = record["name"]
     needed = needed_scope()
     if not allows(record["scope"], needed):
-        raise ApiError(f"this key's scope is {record['scope']}; {request.method} needs {needed}", status=403)
-    g.api_key = record["name"]
+        detail = f"this key's scope is {record['scope']}; {request.method} {request.path} needs {needed}"
+        g.refusal = ApiError(detail, status=403)
+
+
+def enforce() -> None:
+    """Refuse the request if ``check_request`` decided so (after the rate limit)."""
+    if g.get("refusal") is not None:
+        raise g.refusal
 
 
 class Unauthorized(ApiError):

@@ -38,10 +38,11 @@ class ApiError(Exception):
 class ValidationError(ApiError):
     """Untrusted input that does not hold what it must; lists every problem."""
 
-    def __init__(self, errors: list, what: str = "the request"):
-        count = len(errors)
+    def __init__(self, errors: list, what: str = "the request", total: int | None = None):
+        count = len(errors) if total is None else total
         noun = "problem" if count == 1 else "problems"
-        super().__init__(f"{count} {noun} in {what}", errors)
+        listed = f"; the first {len(errors)} are listed" if count > len(errors) else ""
+        super().__init__(f"{count} {noun} in {what}{listed}", errors)
 
 
 def problem(status: int, detail: str, errors=None, headers=None, extra=None):

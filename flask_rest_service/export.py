@@ -1,10 +1,16 @@
 """Readings as CSV or NDJSON, produced row by row from a cursor.
 
 CSV columns: ``_id, sensor, type, timestamp, value``, then the other top-level
-fields of the first reading in its order, then ``extra``. A field that a later
-reading has and the header lacks is never dropped: it goes into that row's
-``extra`` cell, as a JSON object. Dates are ISO 8601 UTC; objects and arrays
-are Extended JSON text in their cell.
+fields of the first reading in its order, then ``extra`` (``extra_``, with one
+more underscore each time, if the first reading has a field of that name). A
+field that a later reading has and the header lacks is never dropped: it goes
+into that row's ``extra`` cell, as a JSON object. Dates are ISO 8601 UTC;
+objects and arrays are Extended JSON text in their cell.
+
+Text that a spreadsheet would read as a formula (a cell or a header starting
+with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) gets a ``'`` in
+front, as OWASP advises for CSV injection; numbers stay numbers (``-2.5`` as
+a number is written as is, ``"-2+3"`` as text becomes ``'-2+3``).
 """
 
 import csv
@@ -21,6 +27,7 @@ from .queries import ExportQuery
 
 FIXED_COLUMNS = ("_id", "sensor", "type", "timestamp", "value")
 EXTRA = "extra"
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CHUNK = 64 * 1024  # bytes handed to the server at a time
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "ndjson": "application/x-ndjson"}
 
@@ -40,9 +47,16 @@ def cell(value) -> str:
         return "true" if value else "false"
     if isinstance(value, datetime):
         return iso_utc(value)
-    if isinstance(value, str | int | float | ObjectId):
+    if isinstance(value, int | float | ObjectId):
         return str(value)
-    return dumps(value).decode()
+    if isinstance(value, str):
+        return text(value)
+    return dumps(value).decode()  # "{..." or "[...": never a formula
+
+
+def text(value: str) -> str:
+    """Text for a cell, with a ``'`` in front if a spreadsheet would take it for a formula."""
+    return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
 def _chunks(pieces: Iterable[bytes]) -> Iterator[bytes]:
@@ -72,6 +86,9 @@ def _csv_lines(readings: Iterator[dict]) -> Iterator[bytes]:
     others = [key for key in (first or {}) if key not in FIXED_COLUMNS]
     columns = [*FIXED_COLUMNS, *others]
     known = set(columns)
+    extra = EXTRA
+    while extra in known:  # a stored field named extra keeps its own column
+        extra += "_"
     line = io.StringIO()
     writer = csv.writer(line, lineterminator="\r\n")  # RFC 4180
 
@@ -81,7 +98,7 @@ def _csv_lines(readings: Iterator[dict]) -> Iterator[bytes]:
         writer.writerow(row)
         return line.getvalue().encode()
 
-    yield render([*columns, EXTRA])
+    yield render([*map(text, columns), extra])
     if first is None:
         return
     for reading in chain((first,), readings):

@@ -4,6 +4,12 @@ Each request gets an id: the router's ``X-Request-ID`` when it sent a usable
 one (Heroku's does), else a new one; it is echoed in the response. The line
 holds the id, method, path (never the query string), status, duration and,
 for ingest, how many readings were taken. Never a key, never a body.
+
+In the text format a value is written bare when it holds only characters
+that cannot end a line or a field (letters, digits, ``/._:-``), else in double
+quotes with ``"``, ``\\``, control characters and line separators escaped
+(logfmt's quoting): a path like ``/x%0Arequest_id=FORGED`` stays inside its
+own field, on its own line. JSON lines are escaped by JSON itself.
 """
 
 import itertools
@@ -17,6 +23,10 @@ import orjson
 from flask import Flask, current_app, g, request
 
 _USABLE_ID = re.compile(r"[A-Za-z0-9._:-]{1,200}")
+_BARE = re.compile(r"[A-Za-z0-9/._:-]*")
+# Inside quotes: the quote, the backslash, C0 and C1 controls, DEL, and
+# Unicode's own line and paragraph separators (some log viewers break lines there).
+_ESCAPE = re.compile(r'["\\\x00-\x1f\x7f-\x9f\u2028\u2029]')
 # Ids made here: a random prefix per process and a counter (unique without a
 # system call per request, unlike uuid4; measured in bench/RESULTS.md).
 _PREFIX = secrets.token_hex(6)
@@ -64,4 +74,16 @@ def format_line(fields: dict, style: str) -> str:
     if style == "json":
         stamp = datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
         return orjson.dumps({"time": stamp, **fields}).decode()
-    return " ".join(f"{key}={value}" for key, value in fields.items())
+    return " ".join(f"{key}={_text_value(value)}" for key, value in fields.items())
+
+
+def _text_value(value) -> str:
+    text = str(value)
+    if _BARE.fullmatch(text):
+        return text
+    return '"' + _ESCAPE.sub(_escaped, text) + '"'
+
+
+def _escaped(match: re.Match) -> str:
+    char = match.group()
+    return {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(char, f"\\u{ord(char):04x}")

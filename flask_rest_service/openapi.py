@@ -112,6 +112,7 @@ SCHEMAS = {
             "status": {"enum": ["stored", "already_stored", "rejected"]},
             "_id": {"$ref": "#/components/schemas/ObjectId"},
             "errors": {"type": "array", "items": {"type": "object"}},
+            "problems": {"type": "integer", "description": "how many problems, when more than are listed"},
         },
     },
     "Sensor": {

@@ -19,7 +19,7 @@ from bson.errors import InvalidId
 from .errors import ApiError, ValidationError
 from .extjson import EPOCH, epoch_millis
 from .stores.base import Filters, ListQuery, Position, StatsQuery
-from .validation import parse_timestamp
+from .validation import FIRST_DATE, FIRST_MS, OUT_OF_RANGE, parse_timestamp
 
 WHEN = "must be an ISO 8601 date-time or Unix epoch seconds"
 INTERVAL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
@@ -46,8 +46,8 @@ def _label(raw: str) -> str:
 def _when(raw: str) -> datetime:
     try:
         return parse_timestamp(raw)
-    except ValueError:
-        raise ValueError(WHEN) from None
+    except ValueError as error:
+        raise ValueError(OUT_OF_RANGE if str(error) == OUT_OF_RANGE else WHEN) from None
 
 
 def _limit(maximum: int) -> Callable[[str], int]:
@@ -187,10 +187,15 @@ def parse_stats_query(args, now: datetime, max_buckets: int) -> StatsQuery:
     values, errors = _parse(args, parsers, required=("sensor", "interval"))
     _done(errors)
     until = values.get("until", now)
-    since = values.get("since", until - STATS_WINDOW)
+    since = values.get("since", max(until, FIRST_DATE + STATS_WINDOW) - STATS_WINDOW)
     if since >= until:
         _done([{"parameter": "since", "detail": "must be earlier than until (default: now)"}])
     step = values["interval"]
+    if epoch_millis(since) // step * step < FIRST_MS:
+        detail = (
+            "too long for this window: its first bucket would start before 0001-01-01 (buckets align to 1970)"
+        )
+        _done([{"parameter": "interval", "detail": detail}])
     buckets = bucket_starts_count(since, until, step)
     if buckets > max_buckets:
         detail = (

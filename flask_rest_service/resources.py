@@ -201,7 +201,10 @@ def _store_partial(payload: list) -> list[dict]:
     results = []
     for index, (_, problems) in enumerate(checked):
         if problems:
-            results.append({"index": index, "status": "rejected", "errors": problems})
+            result = {"index": index, "status": "rejected", "errors": problems.listed}
+            if problems.count > len(problems.listed):
+                result["problems"] = problems.count  # each counted, the first listed
+            results.append(result)
         else:
             doc, created = next(stored)
             results.append(

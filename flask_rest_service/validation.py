@@ -5,10 +5,11 @@ together as one ``ValidationError`` whose entries name the field (body),
 parameter (query string) or batch index they belong to.
 """
 
+import json
 import math
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -17,13 +18,46 @@ from werkzeug.routing import BaseConverter
 from werkzeug.routing import ValidationError as RoutingValidationError
 
 from .errors import ApiError, ValidationError
-from .extjson import utc_naive
+from .extjson import EPOCH, epoch_millis, utc_naive
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 MAX_LABEL_LENGTH = 200
+# Problems listed in an answer (each counted, only these many listed): a body
+# of a million bad keys costs a count, not a million entries.
+MAX_ERRORS_PER_READING = 10
+MAX_ERRORS_PER_REQUEST = 100
 TIMESTAMP_FORMS = 'an ISO 8601 date-time, Unix epoch seconds or {"$date": ...}'
+# Dates a reading may carry: what Python's datetime holds, in UTC.
+FIRST_DATE, LAST_DATE = datetime(1, 1, 1), datetime(9999, 12, 31, 23, 59, 59, 999000)
+FIRST_MS, LAST_MS = epoch_millis(FIRST_DATE), epoch_millis(LAST_DATE)
+OUT_OF_RANGE = "out of range: dates run from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z"
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
 _HEX24 = re.compile(r"[0-9a-fA-F]{24}")
+# 19 digits in a row: maybe an integer past 64 bits, which orjson reads as a double.
+_LONG_DIGITS = re.compile(rb"\d{19}")
+
+
+class Problems:
+    """The problems found in untrusted input: every one counted, the first ``limit`` listed."""
+
+    def __init__(self, limit: int = MAX_ERRORS_PER_READING):
+        self.listed: list[dict] = []
+        self.count = 0
+        self.limit = limit
+
+    def add(self, entry: dict) -> None:
+        """Count a problem; list it while there is room."""
+        self.count += 1
+        if len(self.listed) < self.limit:
+            self.listed.append(entry)
+
+    def __bool__(self) -> bool:
+        return self.count > 0
+
+    def raise_if_any(self, what: str) -> None:
+        """Raise them as one ValidationError, if there are any."""
+        if self.count:
+            raise ValidationError(self.listed, what, total=self.count)
 
 
 # --- values -------------------------------------------------------------
@@ -41,7 +75,7 @@ def utc_now() -> datetime:
 
 
 def parse_timestamp(value: Any) -> datetime:
-    """Parse a timestamp in any accepted form; raise ValueError if it is not one."""
+    """Parse a timestamp in any accepted form; raise ValueError if it is not one or out of range."""
     if isinstance(value, bool):
         raise ValueError(f"must be {TIMESTAMP_FORMS}")
     if isinstance(value, str) and _NUMBER.fullmatch(value.strip()):
@@ -50,7 +84,7 @@ def parse_timestamp(value: Any) -> datetime:
         try:
             return bson_time(datetime.fromtimestamp(value, tz=UTC))
         except (OverflowError, OSError, ValueError):
-            raise ValueError("epoch seconds out of range") from None
+            raise ValueError(OUT_OF_RANGE) from None
     if isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value.strip())
@@ -58,7 +92,10 @@ def parse_timestamp(value: Any) -> datetime:
             raise ValueError(f"must be {TIMESTAMP_FORMS}") from None
         if moment.tzinfo is None:  # no offset given: the value is UTC
             moment = moment.replace(tzinfo=UTC)
-        return bson_time(moment)
+        try:  # 0001-01-01T00:00+01:00 is in year 0 in UTC, 9999-12-31T23:00-05:00 in 10000
+            return bson_time(moment)
+        except OverflowError:
+            raise ValueError(OUT_OF_RANGE) from None
     if isinstance(value, dict) and list(value) == ["$date"]:
         return _parse_extended_date(value["$date"])
     raise ValueError(f"must be {TIMESTAMP_FORMS}")
@@ -72,7 +109,9 @@ def _parse_extended_date(inner: Any) -> datetime:
         if isinstance(inner, str) and re.fullmatch(r"-?\d+", inner):
             inner = int(inner)
     if isinstance(inner, int) and not isinstance(inner, bool):
-        return parse_timestamp(inner / 1000)
+        if not FIRST_MS <= inner <= LAST_MS:  # checked before any arithmetic: 10**400 / 1000 fails
+            raise ValueError(OUT_OF_RANGE)
+        return EPOCH + timedelta(milliseconds=inner)
     raise ValueError('{"$date": ...} must hold an ISO 8601 string or milliseconds')
 
 
@@ -99,7 +138,7 @@ def _key_problem(key: str) -> str | None:
     return None
 
 
-def _clean(value: Any, path: str, depth: int, limits: "Limits", errors: list) -> Any:
+def _clean(value: Any, path: str, depth: int, limits: "Limits", errors: Problems) -> Any:
     """Check a value at any depth; return it with Extended JSON wrappers decoded."""
     if isinstance(value, dict):
         # A wrapper is a value inside a reading; the reading itself has fields.
@@ -107,28 +146,28 @@ def _clean(value: Any, path: str, depth: int, limits: "Limits", errors: list) ->
             try:
                 return parse_timestamp(value) if "$date" in value else parse_object_id(value)
             except ValueError as error:
-                errors.append({"field": path, "detail": str(error)})
+                errors.add({"field": path, "detail": str(error)})
                 return None
         if depth >= limits.max_depth:
-            errors.append({"field": path, "detail": f"nested deeper than {limits.max_depth}"})
+            errors.add({"field": path, "detail": f"nested deeper than {limits.max_depth}"})
             return None
         clean = {}
         for key, item in value.items():
             where = f"{path}.{key}" if path else key
             problem = _key_problem(key)
             if problem:
-                errors.append({"field": where, "detail": problem})
+                errors.add({"field": where, "detail": problem})
                 continue
             clean[key] = _clean(item, where, depth + 1, limits, errors)
         return clean
     if isinstance(value, list):
         if depth >= limits.max_depth:
-            errors.append({"field": path, "detail": f"nested deeper than {limits.max_depth}"})
+            errors.add({"field": path, "detail": f"nested deeper than {limits.max_depth}"})
             return None
         return [_clean(item, f"{path}.{i}", depth + 1, limits, errors) for i, item in enumerate(value)]
     if isinstance(value, int) and not isinstance(value, bool):
         if not INT64_MIN <= value <= INT64_MAX:
-            errors.append({"field": path, "detail": "integers must fit in 64 bits"})
+            errors.add({"field": path, "detail": "integers must fit in 64 bits"})
     return value
 
 
@@ -144,24 +183,26 @@ class Limits:
     max_bytes: int = 64 * 1024
 
 
-def _check_label(reading: dict, field: str, errors: list) -> None:
+def _check_label(reading: dict, field: str, errors: Problems) -> None:
     label = reading.get(field)
     if field in reading and not (isinstance(label, str) and 0 < len(label) <= MAX_LABEL_LENGTH):
-        errors.append({"field": field, "detail": f"must be a string of 1 to {MAX_LABEL_LENGTH} characters"})
+        errors.add({"field": field, "detail": f"must be a string of 1 to {MAX_LABEL_LENGTH} characters"})
 
 
-def clean_reading(raw: Any, received: datetime | None, limits: Limits) -> tuple[dict, list]:
+def clean_reading(raw: Any, received: datetime | None, limits: Limits) -> tuple[dict, Problems]:
     """Validate one reading; return (document, problems).
 
     The document keeps the client's field order (``_id`` first), with the
     ``timestamp`` last, set to the receipt time when absent (unless
     ``received`` is None, as for a patch).
     """
+    errors = Problems()
     if not isinstance(raw, dict):
-        return {}, [{"field": "", "detail": "a reading must be a JSON object"}]
-    if len(orjson.dumps(raw)) > limits.max_bytes:
-        return {}, [{"field": "", "detail": f"larger than {limits.max_bytes} bytes as JSON"}]
-    errors: list = []
+        errors.add({"field": "", "detail": "a reading must be a JSON object"})
+        return {}, errors
+    if _json_size(raw) > limits.max_bytes:
+        errors.add({"field": "", "detail": f"larger than {limits.max_bytes} bytes as JSON"})
+        return {}, errors
     raw_id = raw.get("_id")
     fields = {k: v for k, v in raw.items() if k not in ("_id", "timestamp")}
     reading = _clean(fields, "", 0, limits, errors)
@@ -169,34 +210,40 @@ def clean_reading(raw: Any, received: datetime | None, limits: Limits) -> tuple[
         try:
             reading = {"_id": parse_object_id(raw_id), **reading}
         except ValueError as error:
-            errors.append({"field": "_id", "detail": str(error)})
+            errors.add({"field": "_id", "detail": str(error)})
     _check_label(raw, "sensor", errors)
     _check_label(raw, "type", errors)
     if "value" in raw:
         value = raw["value"]
         if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-            errors.append({"field": "value", "detail": "must be a number"})
+            errors.add({"field": "value", "detail": "must be a number"})
     if "timestamp" in raw:
         try:
             reading["timestamp"] = parse_timestamp(raw["timestamp"])
         except ValueError as error:
-            errors.append({"field": "timestamp", "detail": str(error)})
+            errors.add({"field": "timestamp", "detail": str(error)})
     elif received is not None:
         reading["timestamp"] = bson_time(received)
     return reading, errors
 
 
-def _check_id(reading: dict, oid: ObjectId, errors: list) -> None:
+def _json_size(raw: dict) -> int:
+    try:
+        return len(orjson.dumps(raw))
+    except TypeError:  # an integer past 64 bits, which orjson does not write (refused below)
+        return len(json.dumps(raw, separators=(",", ":")))
+
+
+def _check_id(reading: dict, oid: ObjectId, errors: Problems) -> None:
     if reading.pop("_id", oid) != oid:
-        errors.append({"field": "_id", "detail": "must match the id in the URL"})
+        errors.add({"field": "_id", "detail": "must match the id in the URL"})
 
 
 def clean_replacement(raw: Any, oid: ObjectId, received: datetime, limits: Limits) -> dict:
     """Validate a PUT body: a whole reading, whose ``_id`` may only repeat the URL's."""
     reading, errors = clean_reading(raw, received, limits)
     _check_id(reading, oid, errors)
-    if errors:
-        raise ValidationError(errors, "the reading")
+    errors.raise_if_any("the reading")
     return reading
 
 
@@ -209,28 +256,40 @@ def clean_patch(raw: Any, oid: ObjectId, limits: Limits) -> tuple[dict, list[str
     if not isinstance(raw, dict):
         raise ValidationError([{"field": "", "detail": "a patch must be a JSON object"}])
     removals = [key for key, value in raw.items() if value is None]
-    errors = [{"field": key, "detail": _key_problem(key)} for key in removals if _key_problem(key)]
-    errors += [
-        {"field": key, "detail": "cannot be removed"} for key in ("_id", "timestamp") if key in removals
-    ]
     given = {key: value for key, value in raw.items() if value is not None}
-    changes, problems = clean_reading(given, None, limits)
-    errors += problems
+    changes, errors = clean_reading(given, None, limits)
+    for key in removals:
+        if _key_problem(key):
+            errors.add({"field": key, "detail": _key_problem(key)})
+        if key in ("_id", "timestamp"):
+            errors.add({"field": key, "detail": "cannot be removed"})
     _check_id(changes, oid, errors)
-    if errors:
-        raise ValidationError(errors, "the patch")
+    errors.raise_if_any("the patch")
     return changes, removals
 
 
 def parse_json(raw: bytes | str, field: str) -> Any:
-    """Parse JSON text; a ValidationError names the field it came in."""
+    """Parse JSON text; a ValidationError names the field it came in.
+
+    orjson reads an integer past 64 bits as a double (2**64 becomes 1.8e19),
+    which would store a different number than the one sent. Where the text
+    has 19 digits in a row, the standard library's parser reads it again,
+    exactly, so that validation refuses such integers as it refuses 2**63.
+    """
     try:
-        return orjson.loads(raw)
-    except orjson.JSONDecodeError as error:
+        value = orjson.loads(raw)
+        if _LONG_DIGITS.search(raw if isinstance(raw, bytes) else raw.encode()):
+            value = json.loads(raw, parse_constant=_no_constant)
+        return value
+    except (orjson.JSONDecodeError, ValueError) as error:
         raise ValidationError([{"field": field, "detail": f"not valid JSON: {error}"}]) from None
 
 
-def check_batch(payload: list, received: datetime, limits: Limits) -> list[tuple[dict, list]]:
+def _no_constant(name: str):
+    raise ValueError(f"{name} is not a JSON number")  # orjson refuses NaN and Infinity too
+
+
+def check_batch(payload: list, received: datetime, limits: Limits) -> list[tuple[dict, Problems]]:
     """Validate each item of a batch; return (document, problems) for each, in order."""
     if not payload:
         raise ValidationError([{"field": "", "detail": "a batch must hold at least one reading"}])
@@ -240,7 +299,7 @@ def check_batch(payload: list, received: datetime, limits: Limits) -> list[tuple
     for item in payload:
         reading, problems = clean_reading(item, received, limits)
         if "_id" in reading and reading["_id"] in seen:
-            problems.append({"field": "_id", "detail": "appears twice in the batch"})
+            problems.add({"field": "_id", "detail": "appears twice in the batch"})
         seen.add(reading.get("_id"))
         checked.append((reading, problems))
     return checked
@@ -250,16 +309,17 @@ def clean_readings(payload: Any, received: datetime, limits: Limits) -> list[dic
     """Validate a reading or a batch as a whole; return the documents to store."""
     if not isinstance(payload, list):
         reading, errors = clean_reading(payload, received, limits)
-        if errors:
-            raise ValidationError(errors, "the reading")
+        errors.raise_if_any("the reading")
         return [reading]
     checked = check_batch(payload, received, limits)
-    errors = [
-        {"index": index, **problem} for index, (_, problems) in enumerate(checked) for problem in problems
-    ]
-    if errors:
-        bad = len({error["index"] for error in errors})
-        raise ValidationError(errors, f"{bad} of {len(payload)} readings")
+    errors = Problems(MAX_ERRORS_PER_REQUEST)
+    bad = 0
+    for index, (_, problems) in enumerate(checked):
+        bad += bool(problems)
+        for problem in problems.listed:
+            errors.add({"index": index, **problem})
+        errors.count += problems.count - len(problems.listed)  # counted, not listed
+    errors.raise_if_any(f"{bad} of {len(payload)} readings")
     return [reading for reading, _ in checked]
 
 

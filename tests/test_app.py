@@ -42,21 +42,35 @@ def test_procfile_runs_gunicorn_on_the_package():
     assert (ROOT / "Procfile").read_text().splitlines()[0] == "web: gunicorn flask_rest_service:app"
 
 
-def gunicorn_settings(**environ):
-    code = (
-        "import runpy; s = runpy.run_path('gunicorn.conf.py'); "
-        "print(s['workers'], s['bind'], s['timeout'], s['graceful_timeout'], s.get('accesslog'), s['forwarded_allow_ips'])"
-    )
-    return run_python(code, **environ).stdout.split()
+def gunicorn_settings(**environ) -> dict[str, str]:
+    """gunicorn's own resolved settings for the Procfile's command (--print-config)."""
+    command = f"{ROOT / '.venv' / 'bin' / 'gunicorn'} --print-config flask_rest_service:app"
+    out = run_python(f"import os; os.system({command!r})", **environ).stdout
+    pairs = (line.split(" = ", 1) for line in out.splitlines() if " = " in line)
+    return {name.strip(): value.strip() for name, value in pairs}
 
 
 def test_gunicorn_runs_two_workers_on_any_store_unless_told():
-    assert gunicorn_settings(PORT="8123")[:2] == ["2", "0.0.0.0:8123"]
-    assert gunicorn_settings(WEB_CONCURRENCY="4")[0] == "4"
+    settings = gunicorn_settings(PORT="8123")
+    assert (settings["workers"], settings["bind"]) == ("2", "['0.0.0.0:8123']")
+    assert gunicorn_settings(WEB_CONCURRENCY="4")["workers"] == "4"
 
 
 def test_gunicorn_fits_herokus_limits():
     # Heroku's router drops a request after 30 s and kills a dyno 30 s after SIGTERM.
-    workers, bind, timeout, graceful, accesslog, forwarded = gunicorn_settings(PORT="5000")
-    assert int(timeout) < 30 and int(graceful) < 30
-    assert (accesslog, forwarded) == ("None", "*")  # the service logs each request itself
+    settings = gunicorn_settings(PORT="5000")
+    assert int(settings["timeout"]) < 30 and int(settings["graceful_timeout"]) < 30
+    assert settings["accesslog"] == "None"  # the service logs each request itself
+
+
+def test_forwarded_headers_are_trusted_from_herokus_router_only_on_heroku():
+    here = gunicorn_settings()
+    assert here["forwarded_allow_ips"] == "['127.0.0.1', '::1']"  # a proxy on loopback, as gunicorn defaults
+    assert gunicorn_settings(DYNO="web.1", MONGO_URL="mongodb://db/x")["forwarded_allow_ips"] == "['*']"
+    assert gunicorn_settings(FORWARDED_ALLOW_IPS="10.0.0.2")["forwarded_allow_ips"] == "['10.0.0.2']"
+    # A client's SCRIPT_NAME or PATH_INFO header is never taken, not even through Heroku's router.
+    assert (
+        here["forwarder_headers"]
+        == gunicorn_settings(DYNO="web.1", MONGO_URL="mongodb://db/x")["forwarder_headers"]
+        == "[]"
+    )

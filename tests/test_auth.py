@@ -1,11 +1,13 @@
 """API keys: open mode, scopes, both headers, 401/403, hashing, env keys."""
 
 import hashlib
+from datetime import datetime
 
 import pytest
+from bson import ObjectId
 from conftest import problem_body
 
-from flask_rest_service.auth import KeyManagementError, parse_env_keys
+from flask_rest_service.auth import Guard, KeyManagementError, parse_env_keys
 
 READING = {"sensor": "k", "value": 1, "timestamp": "2026-03-01T10:00:00Z"}
 
@@ -65,7 +67,9 @@ def test_read_key_reads_by_either_header(client, keys, how):
 def test_read_key_cannot_write_403(client, readings, keys):
     response = client.post("/readings/", json=READING, headers=bearer(keys["read"]))
     assert response.status_code == 403
-    assert response.json == problem_body(403, "Forbidden", "this key's scope is read; POST needs write")
+    assert response.json == problem_body(
+        403, "Forbidden", "this key's scope is read; POST /readings/ needs write"
+    )
     assert readings.count() == 0
 
 
@@ -171,3 +175,112 @@ def test_no_cors_headers_unless_configured(client):
         "Access-Control-Allow-Origin"
         not in client.get("/readings/", headers={"Origin": "https://x.example"}).headers
     )
+
+
+OID = "65f0000000000000000000aa"
+
+
+@pytest.mark.parametrize(
+    ("method", "url"),
+    [
+        ("put", f"/readings/{OID}"),
+        ("patch", f"/readings/{OID}"),
+        ("delete", f"/readings/{OID}"),
+        ("delete", "/readings/?until=9999-12-31"),
+    ],
+)
+def test_a_device_key_adds_readings_and_may_not_change_or_erase_them(
+    app, client, readings, keys, method, url
+):
+    # A write key lives on a device: stolen, it must not rewrite or wipe the history.
+    readings.insert([{"_id": ObjectId(OID), "value": 1, "timestamp": datetime(2026, 1, 1)}])
+    assert client.post("/readings/", json=READING, headers=bearer(keys["write"])).status_code == 201
+    response = getattr(client, method)(url, json={"value": 2}, headers=bearer(keys["write"]))
+    assert response.status_code == 403
+    path = url.split("?")[0]
+    assert response.json["detail"] == f"this key's scope is write; {method.upper()} {path} needs admin"
+    assert readings.get(ObjectId(OID))["value"] == 1 and readings.count() == 2
+    assert getattr(client, method)(url, json={"value": 2}, headers=bearer(keys["admin"])).status_code in (
+        200,
+        204,
+    )
+
+
+def test_wrong_and_missing_keys_count_against_the_address(app_factory):
+    app = app_factory(RATE_LIMIT="3/minute", AUTH_CACHE_SECONDS=0)
+    app.extensions["keys"].create("k", "read")
+    client = app.test_client()
+    codes = [client.get("/readings/", headers={"X-API-Key": f"rk_guess{n}"}).status_code for n in range(3)]
+    assert codes + [client.get("/readings/").status_code] == [401, 401, 401, 429]
+    other = client.get(
+        "/readings/", headers={"X-API-Key": "rk_guess9"}, environ_base={"REMOTE_ADDR": "10.9.9.9"}
+    )
+    assert other.status_code == 401  # another address has its own budget
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_what_the_guard_learns_expires_after_the_cache_period(app_factory):
+    app = app_factory(AUTH_CACHE_SECONDS=5)
+    guard = app.extensions["guard"] = Guard(app.extensions["keys"], 5, clock=(clock := Clock()))
+    client = app.test_client()
+    assert guard.is_open()
+    key = app.extensions["keys"].create("k", "read")
+    app.extensions["keys"].create("other", "read")  # so that revoking k leaves the service locked
+    clock.now += 4.9
+    assert client.get("/readings/").status_code == 200  # still open: the answer is cached
+    clock.now += 0.2
+    assert client.get("/readings/").status_code == 401  # a key exists now
+    assert client.get("/readings/", headers={"X-API-Key": key}).status_code == 200
+    app.extensions["keys"].revoke("k")
+    clock.now += 4.9
+    assert client.get("/readings/", headers={"X-API-Key": key}).status_code == 200  # cached
+    clock.now += 0.2
+    assert client.get("/readings/", headers={"X-API-Key": key}).status_code == 401
+
+
+def test_unknown_keys_are_looked_up_once_per_cache_period_and_the_cache_is_bounded(app_factory, monkeypatch):
+    app = app_factory(AUTH_CACHE_SECONDS=5, RATE_LIMIT=None)
+    app.extensions["keys"].create("k", "read")
+    guard = app.extensions["guard"] = Guard(app.extensions["keys"], 5, clock=(clock := Clock()))
+    looked_up = []
+    real_find = app.extensions["keys"].find
+    monkeypatch.setattr(app.extensions["keys"], "find", lambda key: looked_up.append(key) or real_find(key))
+    client = app.test_client()
+    for _ in range(3):
+        assert client.get("/readings/", headers={"X-API-Key": "rk_wrong"}).status_code == 401
+    assert looked_up == ["rk_wrong"]
+    clock.now += 5
+    client.get("/readings/", headers={"X-API-Key": "rk_wrong"})
+    assert looked_up == ["rk_wrong", "rk_wrong"]
+    monkeypatch.setattr("flask_rest_service.auth.MAX_CACHED_KEYS", 10)
+    looked_up.clear()
+    for n in range(11):  # one more than the cache holds: the first is forgotten
+        guard.identify(f"rk_guess{n}")
+    guard.identify("rk_guess10")
+    guard.identify("rk_guess0")
+    assert looked_up == [f"rk_guess{n}" for n in range(11)] + ["rk_guess0"]
+
+
+@pytest.mark.parametrize(
+    ("allowed", "origin", "answered"),
+    [
+        (["https://dash.example"], "https://dash.example", "https://dash.example"),
+        (["https://dash.example"], "https://elsewhere.example", None),
+        (["*"], "https://elsewhere.example", "https://elsewhere.example"),  # Flask-CORS echoes the origin
+    ],
+)
+def test_cross_origin_answers_vary_by_origin(app_factory, allowed, origin, answered):
+    response = app_factory(CORS_ORIGINS=allowed).test_client().get("/readings/", headers={"Origin": origin})
+    assert response.headers["Vary"] == "Origin"
+    assert response.headers.get("Access-Control-Allow-Origin") == answered
+
+
+def test_no_vary_without_cors(client):
+    assert "Vary" not in client.get("/readings/", headers={"Origin": "https://x.example"}).headers

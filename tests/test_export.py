@@ -1,12 +1,16 @@
 """GET /readings/export: CSV and NDJSON, oldest first, streamed."""
 
+import csv
+import io
 import types
 from datetime import datetime
 
 import pytest
 from bson import ObjectId, json_util
+from conftest import problem_body
 
 from flask_rest_service.export import cell
+from flask_rest_service.stores import StoreUnavailable
 
 
 def oid(n):
@@ -103,3 +107,62 @@ def test_database_outage_is_a_503_not_a_truncated_file(down_app):
 )  # fmt: skip
 def test_cells(value, text):
     assert cell(value) == text
+
+
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [("=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"), ("+SUM(1+1)", "'+SUM(1+1)"), ('@HYPERLINK("x")', "'@HYPERLINK(\"x\")"),
+     ("-2+3", "'-2+3"), ("\t=1", "'\t=1"), ("\r=1", "'\r=1"), (-2.5, "-2.5"), (-7, "-7"), ("a=b", "a=b")],
+)  # fmt: skip
+def test_cells_a_spreadsheet_would_run_are_neutralised_and_numbers_stay_numbers(value, text):
+    assert cell(value) == text
+
+
+def test_formulas_in_fields_and_field_names_are_neutralised_in_the_file(client, readings):
+    readings.insert(
+        [
+            {
+                "_id": oid(1),
+                "sensor": '=HYPERLINK("http://x")',
+                "value": -2,
+                "@note": "+1",
+                "timestamp": datetime(2026, 1, 1),
+            }
+        ]
+    )
+    lines = client.get("/readings/export").get_data(as_text=True).splitlines()
+    assert lines[0] == "_id,sensor,type,timestamp,value,'@note,extra"
+    assert lines[1] == f'{oid(1)},"\'=HYPERLINK(""http://x"")",,2026-01-01T00:00:00Z,-2,\'+1,'
+
+
+def test_a_field_named_extra_keeps_its_own_column(client, readings):
+    readings.insert(
+        [
+            {"_id": oid(1), "extra": "mine", "timestamp": datetime(2026, 1, 1)},
+            {"_id": oid(2), "extra": "also mine", "other": 1, "timestamp": datetime(2026, 1, 2)},
+        ]
+    )
+    rows = list(csv.DictReader(io.StringIO(client.get("/readings/export").get_data(as_text=True))))
+    assert list(rows[0]) == ["_id", "sensor", "type", "timestamp", "value", "extra", "extra_"]
+    assert [(row["extra"], row["extra_"]) for row in rows] == [("mine", ""), ("also mine", '{"other":1}')]
+
+
+def test_an_outage_at_the_first_batch_is_a_503_even_with_the_key_already_known(app_factory, monkeypatch):
+    # The key check would answer 503 first on a cold cache; with the key
+    # known, only running the query before the first byte keeps this a 503.
+    app = app_factory(AUTH_CACHE_SECONDS=60)
+    key = app.extensions["keys"].create("viewer", "read")
+    client = app.test_client()
+    assert client.get("/readings/", headers={"X-API-Key": key}).status_code == 200  # the key is now cached
+
+    def away(*args):
+        raise StoreUnavailable()
+
+    monkeypatch.setattr(app.extensions["store"].readings, "_dated", away)
+    monkeypatch.setattr(app.extensions["store"].readings, "_undated", away)
+    monkeypatch.setattr(app.extensions["store"], "ping", away)
+    response = client.get("/readings/export", headers={"X-API-Key": key})
+    assert response.status_code == 503
+    assert response.json == problem_body(
+        503, "Service Unavailable", "the database cannot be reached; try again shortly"
+    )

@@ -66,3 +66,25 @@ def test_keys_and_bodies_never_reach_the_log(app, client, capsys):
     out = capsys.readouterr()
     assert KEY not in out.out + out.err
     assert "body-secret" not in out.out + out.err
+
+
+@pytest.mark.parametrize(
+    ("path", "logged"),
+    [
+        (
+            "/x%0Arequest_id=FORGED%20method=DELETE%20path=/readings/%20status=204",
+            r'"/x\nrequest_id=FORGED method=DELETE path=/readings/ status=204"',
+        ),
+        ("/x%0D%0A%1B[2J", r'"/x\r\n\u001b[2J"'),
+        ("/x%E2%80%A8y", r'"/x\u2028y"'),
+        ('/a"b\\c', r'"/a\"b\\c"'),
+    ],
+)
+def test_text_lines_cannot_be_forged_from_the_path(client, capsys, path, logged):
+    client.get(path, headers={"X-Request-ID": "real-1"})
+    out = capsys.readouterr().out
+    assert out.count("\n") == 1  # one line, whatever the path holds
+    assert (
+        out
+        == f"request_id=real-1 method=GET path={logged} status=404 duration_ms={out.split('duration_ms=')[1]}"
+    )

@@ -208,7 +208,15 @@ def test_batch_with_already_stored_ids_succeeds_and_stores_the_rest(client, read
                 }
             ],
         ),
-        ({"timestamp": 1e300}, [{"field": "timestamp", "detail": "epoch seconds out of range"}]),
+        (
+            {"timestamp": 1e300},
+            [
+                {
+                    "field": "timestamp",
+                    "detail": "out of range: dates run from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z",
+                }
+            ],
+        ),
         (
             {"timestamp": {"$date": [5]}},
             [{"field": "timestamp", "detail": '{"$date": ...} must hold an ISO 8601 string or milliseconds'}],
@@ -351,3 +359,48 @@ def test_other_content_types_get_415(client, readings, content_type):
     assert response.status_code == 415
     assert response.json == problem_body(415, "Unsupported Media Type", detail)
     assert readings.count() == 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"n": 18446744073709551616}',  # 2**64: orjson reads it as a double
+        '{"n": -9223372036854775809}',  # one below int64
+        '{"n": 123456789012345678901234567890}',
+        '[{"value": 1}, {"deep": [1, {"n": 99999999999999999999}]}]',
+    ],
+)
+def test_integers_past_64_bits_are_refused_however_large(client, readings, text):
+    response = client.post("/readings/", data=text, content_type="application/json")
+    assert response.status_code == 400
+    assert [error["detail"] for error in response.json["errors"]] == ["integers must fit in 64 bits"]
+    assert readings.count() == 0
+
+
+@pytest.mark.parametrize("text", ['{"id": "12345678901234567890123"}', '{"x": 1.2345678901234567890e5}'])
+def test_long_digit_runs_that_are_not_big_integers_are_kept(client, readings, text):
+    assert client.post("/readings/", data=text, content_type="application/json").status_code == 201
+    assert {k: v for k, v in only(readings).items() if k not in ("_id", "timestamp")} == json.loads(text)
+
+
+def test_errors_are_counted_in_full_and_listed_up_to_a_bound(client, readings):
+    # A gzip body of a few KB can hold a million bad field names: each is
+    # counted, 10 a reading and 100 a request are listed.
+    bad = {f"${n}": 1 for n in range(3000)}
+    response = client.post("/readings/", json=[bad] * 20)
+    assert response.status_code == 400
+    assert response.json["detail"] == "60000 problems in 20 of 20 readings; the first 100 are listed"
+    errors = response.json["errors"]
+    assert len(errors) == 100
+    assert errors[:2] == [{"index": 0, "field": "$0", "detail": "field names must not start with '$'"},
+                          {"index": 0, "field": "$1", "detail": "field names must not start with '$'"}]  # fmt: skip
+    assert [error["index"] for error in errors] == [index for index in range(10) for _ in range(10)]
+    assert readings.count() == 0
+
+
+def test_a_partial_batch_lists_a_bounded_number_of_problems_per_reading(client, readings):
+    response = client.post("/readings/?partial=true", json=[{f"${n}": 1 for n in range(50)}, {"value": 1}])
+    assert response.status_code == 207
+    rejected, stored = response.json
+    assert (rejected["status"], rejected["problems"], len(rejected["errors"])) == ("rejected", 50, 10)
+    assert stored["status"] == "stored" and readings.count() == 1

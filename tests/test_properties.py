@@ -24,13 +24,24 @@ keys = st.one_of(
     st.text(max_size=8),
     st.sampled_from(["_id", "sensor", "type", "value", "timestamp", "$date", "$oid", "$gt", "a.b"]),
 )
+# The edges of what a timestamp, an integer or an interval may be (issue 12:
+# each of these was a 500 once): years 1 and 9999 with offsets that leave
+# the range, milliseconds past any date, integers past 64 bits.
+EDGE_TIMES = [
+    "0001-01-01T00:00:00+01:00", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999Z",
+    "9999-12-31T23:00:00-05:00", "-62135596801", "253402300800", "1e400", "-1e400",
+]  # fmt: skip
+EDGE_DATES = [{"$date": {"$numberLong": "1" + "0" * 400}}, {"$date": {"$numberLong": str(-(2**63))}},
+              {"$date": -(10**20)}, {"$date": "0001-01-01T00:00:00+14:00"}]  # fmt: skip
 scalars = st.one_of(
     st.none(),
     st.booleans(),
     st.integers(min_value=-(2**70), max_value=2**70),
+    st.sampled_from([2**63, 2**64, -(2**63) - 1, 10**30]),
     st.floats(allow_nan=False, allow_infinity=False),
     st.text(max_size=20),
-    st.sampled_from(["2026-03-01T10:00:00Z", "1772359200", OID, "", "nan"]),
+    st.sampled_from(["2026-03-01T10:00:00Z", "1772359200", OID, "", "nan", *EDGE_TIMES]),
+    st.sampled_from(EDGE_DATES),
 )
 json_values = st.recursive(
     scalars,
@@ -38,7 +49,17 @@ json_values = st.recursive(
     max_leaves=12,
 )
 param_values = st.one_of(
-    st.text(max_size=12), st.sampled_from(["0", "-1", "5m", "1h", "abc", "2026-03-01", "csv", "true"])
+    st.text(max_size=12),
+    st.sampled_from(["0", "-1", "5m", "1h", "abc", "2026-03-01", "csv", "true"]),
+    st.sampled_from(["999999999w", "200000w", "1969-12-31T00:00:00Z", "1" + "0" * 400, *EDGE_TIMES]),
+    # cursors this service never issued: huge and negative milliseconds, a missing id
+    st.sampled_from(
+        [
+            "MTAwMDAwMDAwMDAwMDAwMDAwMDAwMDA6NjVmMDAwMDAwMDAwMDAwMDAwMDAwMGFh",
+            "LToxMjM",
+            "LTk5OTk5OTk5OTk5OTk5OTk5OTk5OjY1ZjAwMDAwMDAwMDAwMDAwMDAwMDBhYQ",
+        ]
+    ),
 )
 params = st.dictionaries(
     st.sampled_from(

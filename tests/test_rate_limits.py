@@ -4,8 +4,10 @@ import shutil
 import socket
 import subprocess
 import time
+from datetime import UTC, datetime
 
 import pytest
+import time_machine
 from conftest import problem_body
 
 
@@ -80,3 +82,43 @@ def test_limits_are_shared_through_redis(app_factory, redis_url):
     first = app_factory(RATE_LIMIT="3/minute", RATELIMIT_STORAGE_URI=redis_url).test_client()
     second = app_factory(RATE_LIMIT="3/minute", RATELIMIT_STORAGE_URI=redis_url).test_client()
     assert hit(first, 2) + hit(second, 2) == [200, 200, 200, 429]
+
+
+def forwarded(client, address, **headers):
+    return client.get("/readings/?limit=1", headers={"X-Forwarded-For": address, **headers})
+
+
+def test_behind_a_proxy_the_client_address_and_url_come_from_its_headers(app_factory, readings):
+    app = app_factory(RATE_LIMIT="1/minute", FORWARDED_HOPS=1)
+    readings.insert([{"value": n} for n in range(2)])
+    client = app.test_client()
+    first = forwarded(
+        client, "203.0.113.7", **{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "api.example"}
+    )
+    assert first.headers["Link"].startswith("<https://api.example/readings/?limit=1&cursor=")
+    assert forwarded(client, "203.0.113.7").status_code == 429
+    assert forwarded(client, "203.0.113.8").status_code == 200  # another client behind the same proxy
+
+
+def test_without_a_proxy_those_headers_are_ignored(app_factory, readings):
+    app = app_factory(RATE_LIMIT="1/minute", FORWARDED_HOPS=0)
+    readings.insert([{"value": n} for n in range(2)])
+    client = app.test_client()
+    first = forwarded(
+        client, "203.0.113.7", **{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "api.example"}
+    )
+    assert first.headers["Link"].startswith("<http://localhost/readings/?limit=1&cursor=")
+    assert forwarded(client, "203.0.113.8").status_code == 429  # a spoofed address is no new budget
+
+
+def test_retry_after_says_how_long_until_the_window_resets(app_factory):
+    client = app_factory(RATE_LIMIT="2/minute").test_client()
+    with time_machine.travel(datetime(2026, 3, 1, 10, 0, 0, tzinfo=UTC), tick=False) as clock:
+        assert hit(client, 2) == [200, 200]  # the window runs from 10:00:00 to 10:01:00
+        clock.move_to(datetime(2026, 3, 1, 10, 0, 17, tzinfo=UTC))
+        response = client.get("/readings/")
+        assert (response.status_code, response.headers["Retry-After"]) == (429, "43")
+        clock.move_to(datetime(2026, 3, 1, 10, 0, 59, 500000, tzinfo=UTC))
+        assert client.get("/readings/").headers["Retry-After"] == "1"
+        clock.move_to(datetime(2026, 3, 1, 10, 1, 0, 1000, tzinfo=UTC))
+        assert client.get("/readings/").status_code == 200

@@ -136,3 +136,17 @@ def test_delete_returns_204_then_404(client, readings, one):
     assert readings.count() == 0
     assert client.delete(URL).status_code == 404
     assert client.get(URL).status_code == 404
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/json-patch+json", "application/vnd.example+json", "text/plain"]
+)
+def test_patch_takes_only_json_and_merge_patch(client, readings, one, content_type):
+    # application/json-patch+json means RFC 6902 operations: read as a merge patch it would do the wrong thing.
+    response = client.patch(URL, data='{"value": 8}', content_type=content_type)
+    assert response.status_code == 415
+    assert (
+        response.json["detail"]
+        == f"Content-Type must be application/json or application/merge-patch+json; got {content_type}"
+    )
+    assert only(readings)["value"] == 1

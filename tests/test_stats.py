@@ -171,3 +171,32 @@ def test_bad_parameters_get_400(client, query, errors):
     response = client.get(f"/readings/stats?{query}")
     assert response.status_code == 400
     assert response.json["errors"] == errors
+
+
+def test_buckets_before_1970_floor_to_their_own_hour(client, readings):
+    # $mod keeps the dividend's sign: 22:30 on 1969-12-31 once landed in the 23:00 bucket.
+    readings.insert([{"sensor": "k", "value": 1, "timestamp": datetime(1969, 12, 31, 22, 30)}])
+    response = client.get(
+        "/readings/stats?sensor=k&interval=1h&since=1969-12-31T20:00:00Z&until=1970-01-01T01:00:00Z"
+    )
+    assert [bucket["start"] for bucket in response.json["buckets"]] == [
+        {"$date": {"$numberLong": str(-120 * 60_000)}}  # 22:00
+    ]
+
+
+def test_sums_past_64_bits_become_doubles_as_mongodb_makes_them(client, readings):
+    big = 2**63 - 1
+    readings.insert(
+        [{"sensor": "k", "value": big, "timestamp": datetime(2026, 3, 1, 10, m)} for m in range(3)]
+    )
+    response = client.get(
+        "/readings/stats?sensor=k&interval=1h&since=2026-03-01T10:00:00Z&until=2026-03-01T11:00:00Z"
+    )
+    assert response.status_code == 200
+    [bucket] = response.json["buckets"]
+    assert (bucket["sum"], bucket["avg"], bucket["min"], bucket["count"]) == (
+        float(3 * big),
+        float(big),
+        big,
+        3,
+    )

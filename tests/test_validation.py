@@ -77,7 +77,7 @@ def test_forged_cursor_is_refused(raw):
 def test_clean_reading_keeps_order_id_first_and_timestamp_last():
     raw = {"value": 1, "timestamp": 0, "_id": "65f0000000000000000000aa", "sensor": "s"}
     reading, errors = clean_reading(raw, datetime(2026, 1, 1), Limits())
-    assert errors == []
+    assert (errors.count, errors.listed) == (0, [])
     assert list(reading) == ["_id", "value", "sensor", "timestamp"]
 
 
