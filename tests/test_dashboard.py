@@ -26,6 +26,7 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not instal
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
 WAIT_MS = 5000  # the longest any single wait in these tests may take
+MAX_TICKS = 12  # dashboard.js: the y axis never has more
 
 
 def test_page_is_served_without_a_key_and_without_a_cdn(app_factory):
@@ -306,6 +307,103 @@ def test_a_day_of_readings_for_the_readme(serve, page, now):
     page.wait_for_function("document.querySelector('#chart').dataset.points !== undefined")
     assert page.locator("#chart path.avg").count() == 2  # the outage splits the line in two
     shoot(page, "dashboard-day.png")
+
+
+# --- extreme values -------------------------------------------------------------
+
+EXTREMES = {
+    "near 1e17": [1e17, 1e17 + 16],  # one float spacing apart: the old axis loop never advanced
+    "1e17 + 64": [1e17, 1e17 + 64],
+    "1.7e308 twice": [1.7e308, 1.7e308],  # flat, and its bucket's sum (so avg) overflows
+    "±1.7e308": [-1.7e308, 1.7e308],
+    "-1e308": [-1e308, -1e308 * 0.9],
+    "1e-300": [1e-300, 2e-300],
+    "one reading": [42.5],
+    "flat": [20, 20, 20],
+}
+
+
+def seed_values(app, now, values, sensor="x"):
+    """Readings of these values, a second apart, all in one 15-minute bucket before now."""
+    before = now - timedelta(minutes=1)
+    bucket = before.replace(minute=before.minute // 15 * 15, second=0)
+    batch = [
+        {"sensor": sensor, "type": "t", "value": v, "timestamp": (bucket + timedelta(seconds=i)).isoformat()}
+        for i, v in enumerate(values)
+    ]
+    assert app.test_client().post("/readings/", json=batch).status_code == 201
+
+
+# What the chart drew, in page pixels: its box, the y axis's x, every text's box.
+CHART_GEOMETRY = """() => {
+  const svg = document.querySelector("#chart");
+  const yAxis = [...svg.querySelectorAll("line.axis")].find((l) => l.getAttribute("x1") === l.getAttribute("x2"));
+  const texts = [...svg.querySelectorAll("text")].map((t) => ({ text: t.textContent, ...t.getBoundingClientRect().toJSON() }));
+  return { box: svg.getBoundingClientRect().toJSON(), axis: yAxis.getBoundingClientRect().left, texts,
+           grid: svg.querySelectorAll("line.grid").length, markup: svg.innerHTML };
+}"""
+
+
+@pytest.mark.parametrize("values", EXTREMES.values(), ids=EXTREMES.keys())
+def test_extreme_values_are_drawn_with_few_labels_inside_the_chart(serve, page, now, values):
+    app, url = serve()
+    seed_values(app, now, values)
+    page.goto(url + "/dashboard")
+    page.locator('#sensors li[data-sensor="x"] button').click()
+    page.wait_for_function("document.querySelector('#chart').dataset.points === '1'")  # or times out
+    drawn = page.evaluate(CHART_GEOMETRY)
+    assert 2 <= drawn["grid"] <= MAX_TICKS
+    assert "NaN" not in drawn["markup"] and "Infinity" not in drawn["markup"]
+    box = drawn["box"]
+    for text in drawn["texts"]:
+        inside = box["left"] - 0.5 <= text["left"] and text["right"] <= box["right"] + 0.5
+        assert inside and box["top"] - 0.5 <= text["top"] and text["bottom"] <= box["bottom"] + 0.5, text
+    y_labels = [t["text"] for t in drawn["texts"] if t["right"] <= drawn["axis"]]
+    assert len(y_labels) == drawn["grid"]
+    assert len(set(y_labels)) == len(y_labels), y_labels  # each tick says something different
+    assert all(len(label) <= 10 for label in y_labels), y_labels
+    value = page.locator('#sensors li[data-sensor="x"] .value')
+    assert len(value.inner_text()) <= 12  # "1.7e308 t", not 309 digits
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1200
+
+
+AXES = {
+    **{name: (min(values), max(values)) for name, values in EXTREMES.items()},
+    "largest doubles": (-1.7976931348623157e308, 1.7976931348623157e308),
+    "1e-300 flat": (1e-300, 1e-300),
+    "0 to 1e-300": (0, 1e-300),
+    "subnormal": (5e-324, 1e-323),
+    "zero": (0, 0),
+    "1e308 flat": (1e308, 1e308),
+    "-1e308 flat": (-1e308, -1e308),
+    "ordinary": (19.5, 23.25),
+}
+
+
+@pytest.mark.parametrize("low, high", AXES.values(), ids=AXES.keys())
+def test_axis_ticks_are_few_increasing_and_cover_the_values(page, low, high):
+    # In the page, with its own functions; waited for with a timeout, as a
+    # loop that never ends would hang an unbounded evaluate.
+    page.goto("about:blank")
+    page.add_script_tag(path=str(ROOT / "flask_rest_service/static/dashboard.js"))
+    found = page.wait_for_function(
+        """([low, high]) => {
+          const axis = niceTicks(low, high);
+          return { ...axis, ...axisLabels(axis.ticks, axis.step) };
+        }""",
+        arg=[low, high],
+    ).json_value()
+    ticks = found["ticks"]
+    assert 2 <= len(ticks) <= MAX_TICKS
+    assert all(math.isfinite(t) for t in ticks) and ticks == sorted(set(ticks))
+    assert found["low"] <= low and high <= found["high"] and found["low"] < found["high"]
+    assert found["low"] <= ticks[0] and ticks[-1] <= found["high"]
+    assert len(set(found["labels"])) == len(ticks), found["labels"]
+    assert all(len(label) <= 10 for label in found["labels"]), found["labels"]
+    # Each label names its tick (from the offset, when there is one) to within half a step.
+    offset = found["offset"] or 0
+    for label, tick in zip(found["labels"], ticks, strict=True):
+        assert abs(offset + float(label.replace(",", "")) - tick) <= found["step"] / 2, (label, tick)
 
 
 # --- readings without a date ---------------------------------------------------------

@@ -13,6 +13,9 @@ const RANGES = {
   "30d": { ms: 30 * 86400e3, interval: "12h" },
 };
 
+// The y axis never has more ticks than this, whatever the values (1e-300, 1e17 + 16, 1.7e308).
+const MAX_TICKS = 12;
+
 const state = { sensor: null, range: "24h", timer: null, locked: false, latest: 0 };
 const $ = (id) => document.getElementById(id);
 
@@ -61,10 +64,20 @@ function ago(when) {
   return `${Math.round(seconds / 86400)} d ago`;
 }
 
+// 1.700e+308 -> "1.7e308": at most `digits` significant digits, trailing zeros dropped.
+function exponent(value, digits) {
+  if (value === 0) return "0";
+  const [mantissa, power] = value.toExponential(Math.min(Math.max(digits, 1), 17) - 1).split("e");
+  return `${mantissa.includes(".") ? mantissa.replace(/\.?0+$/, "") : mantissa}e${Number(power)}`;
+}
+
+// Any double in a few characters: exponent notation past a billion and below a hundredth.
 function formatNumber(value) {
   if (value === null || value === undefined) return "–";
   if (typeof value !== "number") return String(value);
-  return Math.abs(value) >= 1000 || Number.isInteger(value) ? value.toLocaleString() : value.toFixed(2);
+  const size = Math.abs(value);
+  if (size >= 1e9 || (size > 0 && size < 0.01)) return exponent(value, 4);
+  return size >= 1000 || Number.isInteger(value) ? value.toLocaleString() : value.toFixed(2);
 }
 
 function say(text, isError) {
@@ -110,15 +123,69 @@ function renderSensors(sensors) {
 
 // --- chart -------------------------------------------------------------------
 
-// Round axis values: steps of 1, 2 or 5 times a power of ten, about five of them.
+// Round axis values for any finite low <= high: steps of 1, 2 or 5 times a power
+// of ten, about five of them, at most MAX_TICKS. The step is never below a few
+// units in the last place of the values (else v + step === v: values near 1e17
+// hung the tab), a flat series gets a span around it, and spans are computed
+// from halves (1.7e308 - -1.7e308 overflows). Returns the ticks, the step, and
+// the axis's range: the ticks' and the values' together (a tick past
+// Number.MAX_VALUE is left out).
 function niceTicks(low, high) {
-  const raw = (high - low) / 4;
-  const power = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw);
+  if (!Number.isFinite(low) || !Number.isFinite(high)) return { ticks: [0, 1], step: 1, low: 0, high: 1 };
+  if (low > high) [low, high] = [high, low];
+  if (low === high) {
+    const pad = Math.abs(low) / 10 || 1;
+    low = Math.max(low - pad, -Number.MAX_VALUE);
+    high = Math.min(high + pad, Number.MAX_VALUE);
+  }
+  const size = Math.max(Math.abs(low), Math.abs(high));
+  const raw = Math.max((high / 2 - low / 2) / 2, size * (4 * Number.EPSILON), Number.MIN_VALUE);
+  // The double nearest 10^n, as parsed ("1e-5"); 10 ** -5 is 0.000009999999999999999.
+  const power = Number(`1e${Math.floor(Math.log10(raw))}`);
+  let step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= raw);
+  if (!(step >= raw && Number.isFinite(step))) step = raw; // "1e-324" is 0
+  const first = Math.floor(low / step);
+  const count = Math.min(MAX_TICKS - 1, Math.ceil(high / step - first));
   const ticks = [];
-  for (let v = Math.floor(low / step) * step; v <= high + step * 1e-9; v += step) ticks.push(Number(v.toPrecision(12)));
-  if (ticks[ticks.length - 1] < high) ticks.push(Number((ticks[ticks.length - 1] + step).toPrecision(12)));
-  return ticks;
+  for (let i = 0; i <= count; i++) {
+    const v = (first + i) * step;
+    if (Number.isFinite(v)) ticks.push(v === 0 ? 0 : v); // no "-0"
+  }
+  if (ticks.length < 2) return { ticks: [low, high], step: high / 2 - low / 2, low, high };
+  return { ticks, step, low: Math.min(ticks[0], low), high: Math.max(ticks[ticks.length - 1], high) };
+}
+
+// Labels with the digits the step needs. Values that differ far below their own
+// size (1e17 and 1e17 + 64) are labelled from an offset, stated once in the
+// axis title, so every label stays a few characters long.
+function axisLabels(ticks, step) {
+  const size = Math.max(...ticks.map(Math.abs));
+  if (size / step >= 1e6) return { offset: ticks[0], labels: ticks.map((_, i) => tickLabel(i * step, step)) };
+  return { offset: null, labels: ticks.map((v) => tickLabel(v, step, size)) };
+}
+
+// Plain with the decimals the step needs (0.25, 1,500) while that is short;
+// otherwise exponent notation with the digits the step needs (2.5e-7, 1.5e308).
+function tickLabel(value, step, size = Math.abs(value)) {
+  const decimals = -Math.floor(Math.log10(step));
+  if (size < 1e6 && size >= 1e-3 && decimals <= 6) {
+    const fixed = Math.max(0, decimals);
+    return value.toLocaleString([], { minimumFractionDigits: fixed, maximumFractionDigits: fixed });
+  }
+  return exponent(value, Math.floor(Math.log10(size)) + decimals + 1);
+}
+
+// The width of the widest label as drawn (an estimate while the chart is not laid out).
+function widest(svg, labels) {
+  const probe = element("text", {});
+  svg.append(probe);
+  let most = 0;
+  for (const label of labels) {
+    probe.textContent = label;
+    most = Math.max(most, probe.getComputedTextLength() || label.length * 7);
+  }
+  probe.remove();
+  return most;
 }
 
 function timeLabel(when, rangeMs) {
@@ -127,33 +194,38 @@ function timeLabel(when, rangeMs) {
     + (rangeMs <= 7 * 86400e3 ? ` ${when.toLocaleTimeString([], { hour: "2-digit" })}` : "");
 }
 
+const isNumber = (v) => typeof v === "number" && Number.isFinite(v);
+
 function renderChart(stats) {
   const svg = $("chart");
   const width = svg.clientWidth || 600;
   const height = svg.clientHeight || 280;
-  const pad = { left: 52, right: 12, top: 22, bottom: 36 };
   const since = date(stats.since).getTime();
   const until = date(stats.until).getTime();
   const buckets = stats.buckets.map((b) => ({ ...b, t: date(b.start).getTime() }));
   const full = buckets.filter((b) => b.count > 0);
-  let low = Math.min(...full.map((b) => b.min));
-  let high = Math.max(...full.map((b) => b.max));
-  if (!full.length) { low = 0; high = 1; }
-  if (low === high) { low -= 1; high += 1; }
-  const ticks = niceTicks(low, high);
-  low = ticks[0];
-  high = ticks[ticks.length - 1];
+  // A bucket's avg is null when its sum overflowed (two readings of 1.7e308): its band is still drawn.
+  const withBand = (b) => b.count > 0 && isNumber(b.min) && isNumber(b.max);
+  const withAvg = (b) => b.count > 0 && isNumber(b.avg);
+  const banded = buckets.filter(withBand);
+  const axis = banded.length
+    ? niceTicks(Math.min(...banded.map((b) => b.min)), Math.max(...banded.map((b) => b.max)))
+    : niceTicks(0, 1);
+  const { labels, offset } = axisLabels(axis.ticks, axis.step);
+  // The left margin fits the widest label (within 40 px and 40% of the chart).
+  const pad = { left: Math.min(Math.max(40, Math.ceil(widest(svg, labels)) + 12), width * 0.4), right: 12, top: 22, bottom: 36 };
   const x = (t) => pad.left + ((t - since) / (until - since)) * (width - pad.left - pad.right);
-  const y = (v) => pad.top + (1 - (v - low) / (high - low)) * (height - pad.top - pad.bottom);
+  // Halves again: high - low overflows for a range across ±1.7e308.
+  const y = (v) => pad.top + (1 - (v / 2 - axis.low / 2) / (axis.high / 2 - axis.low / 2)) * (height - pad.top - pad.bottom);
   const step = RANGES[state.range].ms / buckets.length || 1;
   const centre = (b) => x(b.t + step / 2);
 
   const nodes = [];
   // Grid and axis labels, with units: time of day or dates, and the field's values.
-  for (const v of ticks) {
+  axis.ticks.forEach((v, i) => {
     nodes.push(element("line", { class: "grid", x1: pad.left, x2: width - pad.right, y1: y(v), y2: y(v) }));
-    nodes.push(element("text", { x: pad.left - 6, y: y(v) + 4, "text-anchor": "end" }, formatNumber(v)));
-  }
+    nodes.push(element("text", { class: "tick", x: pad.left - 6, y: y(v) + 4, "text-anchor": "end" }, labels[i]));
+  });
   const parts = width < 500 ? 2 : 4; // fewer time labels on a phone
   for (let i = 0; i <= parts; i++) {
     const t = since + ((until - since) * i) / parts;
@@ -162,26 +234,32 @@ function renderChart(stats) {
   }
   nodes.push(element("text", { x: width - pad.right, y: height - 4, "text-anchor": "end" },
     `time (${Intl.DateTimeFormat().resolvedOptions().timeZone || "local"}), ${stats.interval} buckets`));
-  nodes.push(element("text", { x: pad.left, y: 12 }, stats.field));
+  const title = offset === null ? stats.field : `${stats.field} ${offset < 0 ? "+" : "−"} ${exponent(Math.abs(offset), 17)}`;
+  nodes.push(element("text", { x: pad.left, y: 12 }, title));
   nodes.push(element("line", { class: "axis", x1: pad.left, x2: pad.left, y1: pad.top, y2: height - pad.bottom }));
   nodes.push(element("line", { class: "axis", x1: pad.left, x2: width - pad.right, y1: height - pad.bottom, y2: height - pad.bottom }));
 
-  // Runs of non-empty buckets: an empty bucket (fill=null) breaks band and line, so a gap shows.
-  const runs = [];
-  let run = [];
-  for (const b of buckets) {
-    if (b.count > 0) run.push(b);
-    else if (run.length) { runs.push(run); run = []; }
-  }
-  if (run.length) runs.push(run);
-  for (const r of runs) {
+  // Runs of buckets with figures: an empty bucket (fill=null) breaks band and line, so a gap shows.
+  const runs = (has) => {
+    const found = [];
+    let run = [];
+    for (const b of buckets) {
+      if (has(b)) run.push(b);
+      else if (run.length) { found.push(run); run = []; }
+    }
+    if (run.length) found.push(run);
+    return found;
+  };
+  for (const r of runs(withBand)) {
     const top = r.map((b) => `${centre(b)},${y(b.max)}`);
     const bottom = r.slice().reverse().map((b) => `${centre(b)},${y(b.min)}`);
     const halfWidth = r.length === 1 ? 2 : 0;
     nodes.push(element("path", { class: "band", d: `M${top.join("L")}L${bottom.join("L")}Z`, "stroke-width": halfWidth }));
+  }
+  for (const r of runs(withAvg)) {
     nodes.push(element("path", { class: "avg", d: `M${r.map((b) => `${centre(b)},${y(b.avg)}`).join("L")}` }));
   }
-  for (const b of full) nodes.push(element("circle", { class: "point", cx: centre(b), cy: y(b.avg), r: 2.5 }));
+  for (const b of full.filter(withAvg)) nodes.push(element("circle", { class: "point", cx: centre(b), cy: y(b.avg), r: 2.5 }));
   const cursor = element("line", { class: "cursor", y1: pad.top, y2: height - pad.bottom, visibility: "hidden" });
   nodes.push(cursor);
 
