@@ -170,25 +170,90 @@ def test_ranges_change_the_buckets(serve, page, now):
 
 
 def test_an_older_answer_arriving_last_does_not_replace_the_chart(serve, page, now):
-    # Hold every stats request, then answer the 1 h chart's before the 24 h one's.
+    # Hold every stats request; choosing 1 h while the 24 h chart loads cancels
+    # the 24 h request, so its answer, released last, is never drawn.
     app, url = serve(DASHBOARD_REFRESH_SECONDS=600)  # no timed refresh adds a request
     seed(app, now)
-    held = []
+    held, failed = [], []
     page.route("**/readings/stats?*", lambda route: held.append(route))
+    page.on("requestfailed", lambda request: failed.append(request.url))
     page.goto(url + "/dashboard")
     page.locator('#sensors li[data-sensor="kitchen"] button').click()
+    wait_until(page, lambda: len(held) == 1, "the 24 h stats request")
     page.locator('.ranges button[data-range="1h"]').click()
-    wait_until(page, lambda: len(held) == 2, "both stats requests")
+    wait_until(page, lambda: len(held) == 2, "the 1 h stats request")
     assert ["interval=15m" in r.request.url for r in held] == [True, False]
+    wait_until(page, lambda: held[0].request.url in failed, "the 24 h request cancelled")
     held[1].continue_()
     page.wait_for_function("document.querySelector('#chart').dataset.buckets === '60'")
-    with page.expect_response(lambda response: "interval=15m" in response.url):
-        held[0].continue_()
+    held[0].continue_()  # too late: the page no longer waits for it
     page.wait_for_timeout(300)  # time for the older answer to be drawn, were it drawn
     assert page.locator("#chart").get_attribute("data-buckets") == "60"
     assert page.locator("#chart").get_attribute("data-points") == str(
         expected_points(kitchen_times(now), now, 60, timedelta(hours=1))
     )
+
+
+# Counts the page's API requests as it makes them: how many have started and
+# the most in flight at once, per path.
+COUNT_FETCHES = """
+window.fetches = {};
+const fetchOriginal = window.fetch;
+window.fetch = function (resource, options) {
+  const path = new URL(resource, location.href).pathname;
+  const seen = (window.fetches[path] ||= { started: 0, inFlight: 0, most: 0 });
+  seen.started += 1;
+  seen.inFlight += 1;
+  seen.most = Math.max(seen.most, seen.inFlight);
+  return fetchOriginal.call(this, resource, options).finally(() => { seen.inFlight -= 1; });
+};
+"""
+
+
+def sensors_fetches(page):
+    return page.evaluate("window.fetches['/sensors/'] || { started: 0, inFlight: 0, most: 0 }")
+
+
+ENDINGS = {
+    # how the held refresh ends: the route's action, what the page then says
+    "answered": (lambda route: route.continue_(), "#updated", "updated "),
+    "503": (
+        lambda route: route.fulfill(status=503, json={"detail": "the database cannot be reached"}),
+        "#message",
+        "The database cannot be reached; retrying.",
+    ),
+    "unreachable": (lambda route: route.abort(), "#message", "Cannot load: the service cannot be reached"),
+}
+
+
+@pytest.mark.parametrize("ending", ENDINGS)
+def test_the_next_refresh_starts_when_the_last_has_finished(serve, context, now, ending):
+    # The page's clock is paused: its timers run only when the test moves it.
+    # A refresh held for a minute of the page's time (60 refresh periods) starts
+    # no other; once it ends, well or not, the next comes one period later.
+    app, url = serve(DASHBOARD_REFRESH_SECONDS=1)
+    seed(app, now)
+    page = context.new_page()
+    page.add_init_script(COUNT_FETCHES)
+    page.clock.install(time=now)
+    page.clock.pause_at(now + timedelta(seconds=1))
+    held = []
+    page.route("**/sensors/", lambda route: held.append(route))
+    page.goto(url + "/dashboard")
+    wait_until(page, lambda: len(held) == 1, "the first refresh")
+    page.clock.run_for(60_000)
+    assert sensors_fetches(page) == {"started": 1, "inFlight": 1, "most": 1}
+
+    end, where, said = ENDINGS[ending]
+    end(held[0])
+    page.wait_for_function(
+        "([where, said]) => document.querySelector(where).innerText.startsWith(said)", arg=[where, said]
+    )
+    page.clock.run_for(999)
+    assert sensors_fetches(page) == {"started": 1, "inFlight": 0, "most": 1}
+    page.clock.run_for(1)
+    assert sensors_fetches(page) == {"started": 2, "inFlight": 1, "most": 1}
+    wait_until(page, lambda: len(held) == 2, "the second refresh")
 
 
 def test_new_reading_appears_after_a_refresh(serve, page, now):

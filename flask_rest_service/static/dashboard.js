@@ -16,7 +16,8 @@ const RANGES = {
 // The y axis never has more ticks than this, whatever the values (1e-300, 1e17 + 16, 1.7e308).
 const MAX_TICKS = 12;
 
-const state = { sensor: null, range: "24h", timer: null, locked: false, latest: 0 };
+// current: the refresh in flight (its AbortController); timer: the next one, once it is done.
+const state = { sensor: null, range: "24h", timer: null, current: null, locked: false };
 const $ = (id) => document.getElementById(id);
 
 class ApiError extends Error {
@@ -36,14 +37,15 @@ function date(value) {
   return Number.isNaN(when.getTime()) ? null : when;
 }
 
-async function api(path) {
+async function api(path, signal) {
   const headers = {};
   const key = sessionStorage.getItem(KEY_STORAGE);
   if (key) headers["X-API-Key"] = key;
   let response;
   try {
-    response = await fetch(path, { headers });
+    response = await fetch(path, { headers, signal });
   } catch (error) {
+    if (signal && signal.aborted) throw error;
     throw new ApiError(0, "the service cannot be reached");
   }
   if (!response.ok) {
@@ -326,15 +328,32 @@ function query(params) {
   return new URLSearchParams(params).toString();
 }
 
-async function refresh() {
-  if (state.locked) return;
-  // Answers can arrive out of order (a 24 h chart is slower than a 1 h one):
-  // only the newest refresh may draw, or an older answer would overwrite it.
-  const ticket = ++state.latest;
-  const stale = () => ticket !== state.latest;
+// One refresh at a time. The next is scheduled when the last has finished,
+// well or not (setInterval would start another while a slow one still loads,
+// and pile them up on a slow service). A choice of the user's (a sensor, a
+// range, a key) cancels the refresh in flight and starts one at once, so an
+// older answer is never drawn over a newer one.
+function refreshNow() {
+  clearTimeout(state.timer);
+  state.timer = null;
+  if (state.current) state.current.abort();
+  state.current = null;
+  if (state.locked) return; // until a key is given
+  const run = new AbortController();
+  state.current = run;
+  refresh(run.signal).finally(() => {
+    if (state.current !== run) return; // cancelled: its successor schedules the next
+    state.current = null;
+    if (!state.locked) state.timer = setTimeout(refreshNow, REFRESH_SECONDS * 1000);
+  });
+}
+
+async function refresh(signal) {
+  const call = (path) => api(path, signal).then((response) => response.json());
   try {
-    const sensors = await (await api("/sensors/")).json();
+    // The three requests at once: a refresh takes as long as the slowest, not the sum.
     let detail = null;
+    const requests = [call("/sensors/")];
     if (state.sensor) {
       const range = RANGES[state.range];
       // End at the next bucket boundary: exactly range / interval buckets, the last one "now".
@@ -342,13 +361,14 @@ async function refresh() {
       const until = new Date(Math.ceil(Date.now() / width) * width);
       const since = new Date(until.getTime() - range.ms);
       const sensor = state.sensor;
-      const [stats, latest] = await Promise.all([
-        api(`/readings/stats?${query({ sensor, interval: range.interval, since: since.toISOString(), until: until.toISOString(), fill: "null" })}`).then((r) => r.json()),
-        api(`/readings/?${query({ sensor, limit: 20 })}`).then((r) => r.json()),
-      ]);
-      detail = { stats, latest };
+      requests.push(
+        call(`/readings/stats?${query({ sensor, interval: range.interval, since: since.toISOString(), until: until.toISOString(), fill: "null" })}`),
+        call(`/readings/?${query({ sensor, limit: 20 })}`),
+      );
     }
-    if (stale()) return;
+    const [sensors, stats, latest] = await Promise.all(requests);
+    if (signal.aborted) return;
+    if (state.sensor) detail = { stats, latest };
     // Draw only once everything has arrived: no half-updated page, no flicker.
     renderSensors(sensors);
     if (detail) {
@@ -358,8 +378,11 @@ async function refresh() {
     say("", false);
     $("updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
   } catch (error) {
-    if (!(error instanceof ApiError)) throw error;
-    if (stale()) return;
+    if (signal.aborted) return;
+    if (!(error instanceof ApiError)) {
+      say(`Cannot show the data: ${error.message}`, true);
+      throw error; // to the console; the next refresh is scheduled all the same
+    }
     if (error.status === 401) {
       state.locked = true;
       sessionStorage.removeItem(KEY_STORAGE);
@@ -383,7 +406,7 @@ function select(sensor) {
   $("detail").hidden = false;
   $("detail-title").textContent = sensor;
   for (const li of $("sensors").children) li.classList.toggle("selected", li.dataset.sensor === sensor);
-  refresh();
+  refreshNow();
 }
 
 async function download() {
@@ -406,18 +429,17 @@ function start() {
     $("key-input").value = "";
     $("key-form").hidden = true;
     state.locked = false;
-    refresh();
+    refreshNow();
   });
   for (const button of document.querySelectorAll(".ranges button")) {
     button.addEventListener("click", () => {
       state.range = button.dataset.range;
       for (const other of document.querySelectorAll(".ranges button")) other.classList.toggle("active", other === button);
-      refresh();
+      refreshNow();
     });
   }
   $("download").addEventListener("click", download);
-  refresh();
-  state.timer = setInterval(refresh, REFRESH_SECONDS * 1000);
+  refreshNow();
 }
 
 start();
