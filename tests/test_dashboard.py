@@ -14,6 +14,7 @@ import shutil
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from conftest import ROOT
@@ -469,6 +470,64 @@ def test_axis_ticks_are_few_increasing_and_cover_the_values(page, low, high):
     offset = found["offset"] or 0
     for label, tick in zip(found["labels"], ticks, strict=True):
         assert abs(offset + float(label.replace(",", "")) - tick) <= found["step"] / 2, (label, tick)
+
+
+# --- the address names a sensor ---------------------------------------------------
+
+NAMES = ["kitchen", "lab/bench 2", "a+b & c?d#e"]
+
+
+def seed_names(app, now):
+    for name in NAMES:
+        seed_values(app, now, [1, 2], sensor=name)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_address_opens_a_sensor(serve, page, now, name):
+    app, url = serve(DASHBOARD_REFRESH_SECONDS=600)  # one refresh in this test
+    seed_names(app, now)
+    stats = []
+    page.on(
+        "request", lambda request: stats.append(request.url) if "/readings/stats?" in request.url else None
+    )
+    page.goto(f"{url}/dashboard?{urlencode({'sensor': name})}")
+    page.wait_for_function("document.querySelector('#chart').dataset.points === '1'")
+    assert page.locator("#detail-title").inner_text() == name
+    assert page.locator("#sensors li.selected").get_attribute("data-sensor") == name
+    assert page.locator("#latest tbody tr").count() == 2
+    assert [parse_qs(urlsplit(u).query)["sensor"] for u in stats] == [[name]]  # no click, one request
+
+
+def test_choosing_a_sensor_puts_it_in_the_address_for_a_reload(serve, page, now):
+    app, url = serve()
+    seed_names(app, now)
+    page.goto(url + "/dashboard")
+    history = page.evaluate("history.length")
+    page.locator('#sensors li[data-sensor="lab/bench 2"] button').click()
+    page.wait_for_function("location.search !== ''")
+    assert page.url == url + "/dashboard?sensor=lab%2Fbench+2"
+    page.locator('#sensors li[data-sensor="kitchen"] button').click()
+    page.wait_for_function("location.search === '?sensor=kitchen'")
+    assert page.evaluate("history.length") == history  # replaced, not pushed: Back leaves the page
+    page.reload()
+    page.wait_for_function("document.querySelector('#chart').dataset.points === '1'")
+    assert page.locator("#detail-title").inner_text() == "kitchen"
+    assert page.locator("#sensors li.selected").get_attribute("data-sensor") == "kitchen"
+
+
+def test_an_unknown_sensor_in_the_address_is_said_in_words(serve, page, now):
+    app, url = serve()
+    seed_names(app, now)
+    page.goto(url + "/dashboard?sensor=nowhere%2F1")
+    page.locator("#missing").wait_for(state="visible")
+    assert page.locator("#missing").inner_text() == (
+        "There is no sensor named “nowhere/1”: no reading of that name is stored."
+    )
+    assert page.locator("#chart").is_hidden() and page.locator("#download").is_hidden()
+    assert page.locator("#sensors li").count() == len(NAMES)
+    page.locator('#sensors li[data-sensor="kitchen"] button').click()
+    page.wait_for_function("document.querySelector('#chart').dataset.points === '1'")
+    assert page.locator("#missing").is_hidden()
 
 
 # --- readings without a date ---------------------------------------------------------

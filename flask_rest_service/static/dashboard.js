@@ -368,12 +368,15 @@ async function refresh(signal) {
     }
     const [sensors, stats, latest] = await Promise.all(requests);
     if (signal.aborted) return;
-    if (state.sensor) detail = { stats, latest };
+    if (state.sensor) detail = { stats, latest, known: sensors.some((entry) => entry.sensor === state.sensor) };
     // Draw only once everything has arrived: no half-updated page, no flicker.
     renderSensors(sensors);
     if (detail) {
-      renderChart(detail.stats);
-      renderLatest(detail.latest);
+      showKnown(detail.known);
+      if (detail.known) {
+        renderChart(detail.stats);
+        renderLatest(detail.latest);
+      }
     }
     say("", false);
     $("updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
@@ -401,11 +404,29 @@ async function refresh(signal) {
   }
 }
 
+// A sensor named in the address that has no readings is said so, not drawn empty.
+function showKnown(known) {
+  $("missing").hidden = known;
+  $("missing").textContent = known ? "" : `There is no sensor named “${state.sensor}”: no reading of that name is stored.`;
+  for (const part of [$("detail-body"), $("download"), document.querySelector(".ranges")]) part.hidden = !known;
+}
+
+// The address follows the selection (?sensor=NAME), so a reload or a shared link
+// opens the same sensor. replaceState, not pushState: choosing a sensor is not a
+// new page, and Back should leave the dashboard rather than step through sensors.
+function showInAddress(sensor) {
+  const url = new URL(location.href);
+  url.searchParams.set("sensor", sensor);
+  history.replaceState(history.state, "", url);
+}
+
 function select(sensor) {
   state.sensor = sensor;
   $("detail").hidden = false;
   $("detail-title").textContent = sensor;
+  document.title = `${sensor} · Sensor readings`;
   for (const li of $("sensors").children) li.classList.toggle("selected", li.dataset.sensor === sensor);
+  showInAddress(sensor);
   refreshNow();
 }
 
@@ -439,7 +460,9 @@ function start() {
     });
   }
   $("download").addEventListener("click", download);
-  refreshNow();
+  const named = new URLSearchParams(location.search).get("sensor");
+  if (named) select(named); // at once, before the sensor list has arrived
+  else refreshNow();
 }
 
 start();
