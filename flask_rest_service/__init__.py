@@ -7,6 +7,7 @@ importing the package builds nothing and connects nowhere.
 import logging
 import math
 import os
+import threading
 import time
 
 from flask import Flask, current_app, g, request
@@ -18,6 +19,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import auth, cli, dashboard, jobs, logs, maintenance
 from . import config as settings
+from .alerts.engine import Engine
 from .errors import ProblemApi, handle_error, problem
 from .extjson import dumps
 from .stores import open_store
@@ -35,6 +37,7 @@ def create_app(config=None) -> Flask:
         app.config["SQLITE_PATH"] = os.path.join(app.instance_path, settings.SQLITE_FILE)
     app.extensions["store"] = store = open_store(app.config)
     app.extensions["keys"] = keys = auth.Keys(store.keys, app.config["API_KEYS"])
+    app.extensions["alerts"] = Engine(store, app.config["ALERTS_ALLOW_LINK_LOCAL"])
     app.extensions["guard"] = auth.Guard(
         keys, app.config["AUTH_CACHE_SECONDS"], app.config["REQUIRE_API_KEYS"]
     )
@@ -112,7 +115,7 @@ def _too_many_requests(limit):
 
 
 def serve(app: Flask) -> Flask:
-    """Make an app a web process: the start-up checks, then the periodic jobs.
+    """Make an app a web process: the start-up checks, the periodic jobs, alert deliveries.
 
     gunicorn calls it for each worker (``post_worker_init`` in gunicorn.conf.py),
     ``runserver.py`` for the development server; the Flask CLI does not, so
@@ -124,6 +127,8 @@ def serve(app: Flask) -> Flask:
     app.logger.setLevel(logging.INFO)
     app.logger.info("store: %s, %s", store.kind, where)
     jobs.start(app)
+    alerts = app.extensions["alerts"]
+    threading.Thread(target=alerts.run_deliveries, name="alert-deliveries", daemon=True).start()
     return app
 
 

@@ -38,6 +38,7 @@ MIN_ENV_KEY_LENGTH = 20
 REALM = 'Bearer realm="readings"'
 READ_METHODS = {"GET", "HEAD"}
 ADDING = {("POST", "readinglist")}  # (method, endpoint) a write key may do: add readings
+ADMIN_ONLY = {"rulelist", "rule", "ruleevents"}  # reading rules too: their targets are secrets, if masked
 MAX_CACHED_KEYS = 1024
 # The health check, the API's description and the dashboard page hold no
 # readings; Swagger UI's and the dashboard's assets neither.
@@ -209,6 +210,8 @@ def announce(app) -> None:
 
 def needed_scope() -> str:
     """The scope the current request needs."""
+    if request.endpoint in ADMIN_ONLY:
+        return "admin"
     if request.method in READ_METHODS:
         return "read"
     return "write" if (request.method, request.endpoint) in ADDING else "admin"

@@ -1,11 +1,16 @@
 """Flask CLI commands: ``flask --app flask_rest_service init-db``, ``run-jobs`` and ``keys ...``."""
 
 import click
+import orjson
+from bson import ObjectId
+from bson.errors import InvalidId
 from flask import Flask, current_app
 from flask.cli import AppGroup, with_appcontext
 
 from . import jobs, migrate
+from .alerts import resources as alert_resources
 from .auth import SCOPES, KeyManagementError
+from .errors import ApiError
 
 
 @click.command("init-db")
@@ -21,12 +26,15 @@ def init_db_command(recount: bool) -> None:
 @click.command("run-jobs")
 @with_appcontext
 def run_jobs_command() -> None:
-    """Run the periodic jobs (retention) once, for a scheduler."""
+    """Run the periodic jobs (retention, alert checks) once and send due notifications, for a scheduler."""
     done = jobs.run_once(current_app)
     if done is None:
         click.echo("another process holds the jobs' lease; nothing done")
     else:
         click.echo(f"done: {done}")
+    sent = current_app.extensions["alerts"].deliver()
+    if sent:
+        click.echo(f"notifications tried: {sent}")
 
 
 @click.command("copy-to")
@@ -98,9 +106,51 @@ def revoke_key(name: str) -> None:
     click.echo(f"revoked {name!r}")
 
 
+rules = AppGroup("rules", help="Manage alert rules (the same as /rules/ over the API).")
+
+
+@rules.command("list")
+def list_rules() -> None:
+    """List the rules: id, name, sensors, condition, targets (masked)."""
+    for rule in current_app.extensions["store"].alerts.rules():
+        shown = alert_resources.public(rule)
+        sensors = rule.get("sensor") or f"{rule['sensor_prefix']}*"
+        columns = [str(rule["_id"]), rule["name"], sensors, shown["condition"], " ".join(shown["notify"])]
+        click.echo("\t".join(columns + ([] if rule["enabled"] else ["disabled"])))
+
+
+@rules.command("create")
+@click.argument("body", type=click.File("r"), default="-")
+def create_rule(body) -> None:
+    """Make a rule from a JSON body (a file, or - for standard input); prints its id and secret."""
+    try:
+        made = alert_resources.create(orjson.loads(body.read()))
+    except orjson.JSONDecodeError as error:
+        raise click.ClickException(f"not valid JSON: {error}") from None
+    except ApiError as error:
+        problems = "; ".join(f"{entry.get('field')}: {entry['detail']}" for entry in error.errors or [])
+        raise click.ClickException(f"{error.detail}: {problems}" if problems else error.detail) from None
+    click.echo(f"created rule {made['_id']} ({made['condition']}); its webhook secret, shown once:")
+    click.echo(made["secret"])
+
+
+@rules.command("delete")
+@click.argument("rule_id")
+def delete_rule(rule_id: str) -> None:
+    """Delete a rule with its history."""
+    try:
+        oid = ObjectId(rule_id)
+    except InvalidId:
+        raise click.ClickException(f"not a rule id: {rule_id!r}") from None
+    if not current_app.extensions["store"].alerts.delete_rule(oid):
+        raise click.ClickException(f"no rule with id {rule_id}")
+    click.echo(f"deleted rule {rule_id}")
+
+
 def init_app(app: Flask) -> None:
     """Register the commands."""
     app.cli.add_command(init_db_command)
     app.cli.add_command(run_jobs_command)
     app.cli.add_command(copy_to_command)
     app.cli.add_command(keys)
+    app.cli.add_command(rules)

@@ -1,8 +1,9 @@
 """Periodic jobs, run in every web process and by ``flask --app flask_rest_service run-jobs``.
 
-Today one job: retention (``READINGS_RETENTION_DAYS``) deletes readings older
-than that, in bounded batches, the same way on every store. Readings without
-a date timestamp have no age and are kept.
+Retention (``READINGS_RETENTION_DAYS``) deletes readings older than that, in
+bounded batches, the same way on every store; readings without a date
+timestamp have no age and are kept. The alert rules' clock moves (quiet
+sensors, thresholds held long enough) and their history is kept bounded.
 
 Each web process wakes every ``JOBS_INTERVAL_SECONDS``; a lease in the store
 lets one process at a time do the work, so several workers or dynos do not
@@ -40,6 +41,10 @@ def run_once(app: Flask) -> dict | None:
     days = app.config["READINGS_RETENTION_DAYS"]
     if days is not None:
         done["expired"] = store.readings.delete_matching(Filters(until=now - timedelta(days=days)))
+    app.extensions["alerts"].check(now)
+    pruned = store.alerts.prune()
+    if pruned:
+        done["events_pruned"] = pruned
     return done
 
 

@@ -7,6 +7,8 @@ against it. Limits in it (batch size, page size) come from the app's settings.
 
 from flask import Flask
 
+from .alerts import openapi as alerts
+
 OBJECT_ID = {"type": "string", "pattern": "^[0-9a-fA-F]{24}$"}
 LABEL = {"type": "string", "minLength": 1, "maxLength": 200}
 WHEN = {
@@ -445,9 +447,10 @@ def build(app: Flask) -> dict:
                     },
                 }
             },
+            **alerts.paths(_errors, _json, _param),
         },
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": {**SCHEMAS, **alerts.SCHEMAS},
             "parameters": PARAMETERS,
             "responses": RESPONSES,
             "headers": HEADERS,

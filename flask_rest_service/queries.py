@@ -169,6 +169,13 @@ def parse_nothing(args) -> None:
     _done(_parse(args, {})[1])
 
 
+def parse_limit(args, default: int, maximum: int) -> int:
+    """Validate a query string that may only give ``limit``."""
+    values, errors = _parse(args, {"limit": _limit(maximum)})
+    _done(errors)
+    return values.get("limit", default)
+
+
 def parse_type_query(args) -> Filters:
     """Validate a query string that may only narrow by ``type``."""
     values, errors = _parse(args, {"type": _label})

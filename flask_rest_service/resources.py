@@ -13,6 +13,7 @@ from flask import current_app, g, request
 from flask_restful import Resource
 
 from . import bodies, export, openapi, queries, validation
+from .alerts import resources as alerts
 from .errors import RETRY_AFTER_SECONDS, ApiError
 from .extjson import epoch_millis
 from .stores import Position, StoreUnavailable
@@ -85,6 +86,7 @@ class ReadingList(Resource):
             return _store_partial(payload if isinstance(payload, list) else [payload]), 207
         readings = validation.clean_readings(payload, validation.utc_now(), limits())
         stored = store().insert(readings)
+        _alert([doc for doc, created in stored if created])
         g.readings = len(stored)  # for the request's log line
         if isinstance(payload, list):
             return [doc for doc, _ in stored], 201
@@ -186,6 +188,14 @@ class Reading(Resource):
         return response
 
 
+def _alert(new: list[dict]) -> None:
+    """Let the alert rules see new readings; they are stored, so a failure here is only logged."""
+    try:
+        current_app.extensions["alerts"].on_readings(new)
+    except StoreUnavailable as error:
+        current_app.logger.warning("alert rules not evaluated on %d readings (%s)", len(new), error.reason())
+
+
 def _found(doc: dict | None, oid: ObjectId) -> dict:
     if doc is None:
         raise ApiError(f"no reading with id {oid}", status=404)
@@ -196,7 +206,9 @@ def _store_partial(payload: list) -> list[dict]:
     """Store the valid items of a batch; return one result per item, by index."""
     checked = validation.check_batch(payload, validation.utc_now(), limits())
     valid = [reading for reading, problems in checked if not problems]
-    stored = iter(store().insert(valid) if valid else ())
+    inserted = store().insert(valid) if valid else []
+    _alert([doc for doc, created in inserted if created])
+    stored = iter(inserted)
     g.readings = len(valid)
     results = []
     for index, (_, problems) in enumerate(checked):
@@ -234,3 +246,7 @@ def register(api) -> None:
     api.add_resource(Reading, "/readings/<ObjectId:id>")
     api.add_resource(SensorList, "/sensors/")
     api.add_resource(SensorLatest, "/sensors/<path:sensor>/latest")
+    api.add_resource(alerts.RuleList, "/rules/")
+    api.add_resource(alerts.Rule, "/rules/<ObjectId:id>")
+    api.add_resource(alerts.RuleEvents, "/rules/<ObjectId:id>/events")
+    api.add_resource(alerts.AlertList, "/alerts/")

@@ -53,7 +53,7 @@ def test_init_db_creates_them_and_is_harmless_twice(build):
     assert first.exit_code == second.exit_code == 0
     assert (
         first.output
-        == f"mongodb store {app.config['MONGO_DBNAME']!r} ready; indexes: sensor_timestamp, timestamp, name, hash\n"
+        == f"mongodb store {app.config['MONGO_DBNAME']!r} ready; indexes: sensor_timestamp, timestamp, name, hash, rule_at, deliveries_due\n"
     )
     assert index_keys(app) == QUERY_INDEXES
 
@@ -129,3 +129,33 @@ def test_a_concurrent_delete_during_a_bulk_delete_is_recounted(build, monkeypatc
     monkeypatch.setattr(readings.collection, "delete_many", racing)
     assert app.test_client().delete("/readings/?until=2027-01-01").json == {"deleted": 3}
     assert list(app.extensions["store"].db["sensor_summaries"].find()) == []
+
+
+def test_an_event_a_dying_process_left_in_its_state_is_published_once(build, monkeypatch):
+    # The transition and its event are one update of the state's document; the
+    # event's own insert comes after. A process killed between the two leaves
+    # the event in the state's outbox: whoever reads the state or runs the
+    # jobs next publishes it, under its id, once.
+    from flask_rest_service.alerts.machine import State
+
+    app = build()
+    alerts = app.extensions["store"].alerts
+    rule_id = ObjectId()
+    event = {
+        "sensor": "k",
+        "transition": "firing",
+        "state": "firing",
+        "at": datetime(2026, 1, 1),
+        "deliveries": [],
+    }
+    monkeypatch.setattr(alerts, "_publish", lambda doc: None)  # dies right after the update
+    assert alerts.transition(rule_id, "k", State(), State(state="firing"), event)
+    assert alerts.events(rule_id, 10) == []
+    assert (
+        alerts.transition(rule_id, "k", State(state="firing", version=1), State(), None) is False
+    )  # not moved past it
+    monkeypatch.undo()
+    assert alerts.publish() == 1
+    assert alerts.publish() == 0
+    assert [e["_id"] for e in alerts.events(rule_id, 10)] == [f"{rule_id}:k:1"]
+    assert alerts.transition(rule_id, "k", alerts.state(rule_id, "k"), State(), None)

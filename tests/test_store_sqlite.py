@@ -49,9 +49,31 @@ def test_a_file_of_a_newer_schema_is_refused(store):
     with raw(store) as connection:
         connection.execute("PRAGMA user_version = 99")
     other = SqliteStore(store.path)
-    with pytest.raises(RuntimeError, match="schema version 99; this version of the service knows 1"):
+    with pytest.raises(
+        RuntimeError, match=f"schema version 99; this version of the service knows {engine.SCHEMA_VERSION}"
+    ):
         other.ping()
     other.close()
+
+
+def test_a_file_of_an_older_schema_is_brought_up_to_date_and_keeps_its_readings(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    with closing(sqlite3.connect(path, isolation_level=None)) as old:  # what version 1 of the service made
+        for statement in engine._statements(engine.SCHEMAS[0].read_text()):
+            old.execute(statement)
+        old.execute("PRAGMA user_version = 1")
+    store = SqliteStore(str(path))
+    store.readings.insert(
+        [{"_id": ObjectId(f"{1:024x}"), "sensor": "k", "value": 1}]
+    )  # upgrades on first use
+    store.close()
+    with closing(sqlite3.connect(path)) as connection:
+        assert connection.execute("PRAGMA user_version").fetchone() == (engine.SCHEMA_VERSION,)
+        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    assert {"readings", "sensors", "rules", "alert_states", "alert_events", "alert_deliveries"} <= tables
+    again = SqliteStore(str(path))
+    assert again.readings.count() == 1
+    again.close()
 
 
 def test_synchronous_is_set_on_every_connection(tmp_path):

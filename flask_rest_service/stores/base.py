@@ -381,6 +381,7 @@ class Store(ABC):
     readings: Readings
     keys: Keys
     leases: Leases
+    alerts: "Alerts"  # noqa: F821 (stores/alerts.py, which imports this module)
 
     @abstractmethod
     def ping(self) -> None:

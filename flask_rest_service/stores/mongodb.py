@@ -47,6 +47,7 @@ from .base import (
     StoreUnavailable,
     sum_as_mongodb,
 )
+from .mongodb_alerts import MongoAlerts
 
 READINGS, KEYS, SUMMARIES, LEASES, SERVICE = "readings", "api_keys", "sensor_summaries", "leases", "service"
 DUPLICATE_KEY = 11000
@@ -483,6 +484,7 @@ class MongoStore(Store):
         self.readings = MongoReadings(db)
         self.keys = MongoKeys(db)
         self.leases = MongoLeases(db)
+        self.alerts = _outages(MongoAlerts)(db)
 
     def ping(self) -> None:
         """Round-trip to the server."""
@@ -494,7 +496,7 @@ class MongoStore(Store):
 
     def init(self, recount: bool = False) -> list[str]:
         """Create the indexes; build the sensor summary the first time (or count again)."""
-        names = self.readings.create_indexes() + self.keys.create_indexes()
+        names = self.readings.create_indexes() + self.keys.create_indexes() + self.alerts.create_indexes()
         service = self.db[SERVICE]
         if recount or service.find_one({"_id": SUMMARIES, "version": SUMMARY_VERSION}) is None:
             self.readings.recount()

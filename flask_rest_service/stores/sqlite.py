@@ -43,9 +43,11 @@ from .base import (
     millis,
     patched,
 )
+from .sqlite_alerts import SqliteAlerts
 
-SCHEMA_VERSION = 1
-SCHEMA = Path(__file__).with_name("schema.sql")
+# schema/1.sql, schema/2.sql, ...: each brings a file from the version before to its own.
+SCHEMAS = sorted(Path(__file__).with_name("schema").glob("*.sql"), key=lambda path: int(path.stem))
+SCHEMA_VERSION = len(SCHEMAS)
 INDEXES = ["sensor_timestamp", "timestamp"]
 POOL_SIZE = 16  # idle connections kept per process
 # Result codes (the low byte of sqlite_errorcode) that mean the file cannot be
@@ -137,17 +139,19 @@ class Database:
             connection.execute("COMMIT")
 
     def _ensure_schema(self, connection: sqlite3.Connection) -> None:
-        """Create the schema in a new file; refuse a file from a newer version of the service."""
+        """Bring the file's schema up to date; refuse a file from a newer version of the service."""
         version = connection.execute("PRAGMA user_version").fetchone()[0]
-        if version == 0:
-            connection.execute("PRAGMA journal_mode = WAL")  # kept in the file from now on
+        if version < SCHEMA_VERSION:
+            if version == 0:
+                connection.execute("PRAGMA journal_mode = WAL")  # kept in the file from now on
             connection.execute("BEGIN IMMEDIATE")
             try:
-                # Another process may have created it while this one waited for the lock.
-                if connection.execute("PRAGMA user_version").fetchone()[0] == 0:
-                    for statement in _statements(SCHEMA.read_text()):
+                # Another process may have done it while this one waited for the lock.
+                version = connection.execute("PRAGMA user_version").fetchone()[0]
+                for schema in SCHEMAS[version:]:
+                    for statement in _statements(schema.read_text()):
                         connection.execute(statement)
-                    connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                connection.execute(f"PRAGMA user_version = {max(version, SCHEMA_VERSION)}")
             except BaseException:
                 connection.execute("ROLLBACK")
                 raise
@@ -473,6 +477,7 @@ class SqliteStore(Store):
         self.readings = SqliteReadings(self.db)
         self.keys = SqliteKeys(self.db)
         self.leases = SqliteLeases(self.db)
+        self.alerts = SqliteAlerts(self.db)
 
     def ping(self) -> None:
         """Open the file and read from it."""

@@ -1,5 +1,6 @@
 -- The SQLite store, schema version 1 (PRAGMA user_version; stores/sqlite.py
--- applies this to a new file and refuses a file of a newer version).
+-- applies 1.sql, 2.sql, ... in turn to bring a file up to date, and refuses
+-- a file of a newer version).
 
 -- Each reading is its whole document as BSON (every type at any depth, in
 -- its own field order, read back exactly), plus copies of what the queries

@@ -1,0 +1,239 @@
+"""Alerts at work: evaluate rules on ingest and on the clock, and deliver what they notify.
+
+- ``on_readings``: right after readings are stored, threshold rules move on
+  them (and quiet alerts resolve). The rules are cached per process and read
+  again when the store's rules version changes (looked at no more than every
+  ``RULES_CACHE_SECONDS``, or at once after a change here): with no rule for a
+  sensor this costs a dictionary look-up a reading.
+- ``check``: on the periodic jobs' clock (one process at a time, under the
+  jobs' lease), quiet rules and thresholds held long enough fire, and quiet
+  sensors that reported again resolve.
+- ``deliver``: in every web process's delivery thread, never in a request:
+  each due delivery is claimed (so only one process sends it), sent, and
+  recorded; a failure is tried again later (``BACKOFF_SECONDS``), until
+  ``len(BACKOFF_SECONDS) + 1`` tries in all.
+
+Every state change goes through ``Alerts.transition`` (compare-and-set on
+the state's version): of two processes seeing the same change, one writes it
+with its event; the other reads the state again and finds nothing to do.
+"""
+
+import logging
+import threading
+import time
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from ..stores import StoreUnavailable
+from ..validation import utc_now
+from . import machine, notify, targets
+from .rules import describe
+
+log = logging.getLogger(__name__)
+RULES_CACHE_SECONDS = 5
+BACKOFF_SECONDS = (30, 120, 600, 1800, 3600)
+LEASE_SECONDS = 60  # how long a claimed delivery is this process's to send
+DELIVERY_POLL_SECONDS = 5
+TRIES = 3  # compare-and-set attempts before leaving a change to the next reading or check
+
+
+class Engine:
+    """The alert rules of one app's store, and what they do."""
+
+    def __init__(self, store, allow_link_local: bool = False, clock=utc_now):
+        self.store = store
+        self.allow_link_local = allow_link_local
+        self.clock = clock
+        self.wakeup = threading.Event()  # set when a notification is waiting
+        self._version: int | None = None
+        self._checked = float("-inf")
+        self._exact: dict[str, list[dict]] = {}
+        self._prefixed: list[tuple[str, dict]] = []
+        self._lock = threading.Lock()
+
+    # --- the rules, cached ----------------------------------------------------
+
+    def invalidate(self) -> None:
+        """Read the rules again before the next use (a rule changed here)."""
+        self._checked = float("-inf")
+
+    def _refresh(self) -> None:
+        if time.monotonic() - self._checked < RULES_CACHE_SECONDS:
+            return
+        with self._lock:
+            version = self.store.alerts.rules_version()
+            if version != self._version:
+                exact, prefixed = defaultdict(list), []
+                for rule in self.store.alerts.rules():
+                    if not rule["enabled"]:
+                        continue
+                    if "sensor" in rule:
+                        exact[rule["sensor"]].append(rule)
+                    else:
+                        prefixed.append((rule["sensor_prefix"], rule))
+                self._exact, self._prefixed, self._version = dict(exact), prefixed, version
+            self._checked = time.monotonic()
+
+    def matching(self, sensor: str) -> list[dict]:
+        """The enabled rules that watch a sensor."""
+        self._refresh()
+        found = list(self._exact.get(sensor, ()))
+        return found + [rule for prefix, rule in self._prefixed if sensor.startswith(prefix)]
+
+    def _any(self) -> bool:
+        self._refresh()
+        return bool(self._exact or self._prefixed)
+
+    # --- moving states -----------------------------------------------------------
+
+    def _move(self, rule: dict, sensor: str, step_of) -> None:
+        """Apply ``step_of(state)`` to a rule's state for a sensor, by compare-and-set."""
+        for _ in range(TRIES):
+            before = self.store.alerts.state(rule["_id"], sensor)
+            step = step_of(before)
+            if not machine.changed(before, step.state):
+                return
+            event = self._event(rule, sensor, step) if step.transition else None
+            if self.store.alerts.transition(rule["_id"], sensor, before, step.state, event):
+                if event is not None:
+                    self.wakeup.set()
+                return
+        log.warning("alert %s for %r: still contended after %d tries; the next reading or check moves it",
+                    rule["_id"], sensor, TRIES)  # fmt: skip
+
+    def _event(self, rule: dict, sensor: str, step: machine.Step) -> dict:
+        now = self.clock()
+        return {
+            "rule": rule["_id"],
+            "sensor": sensor,
+            "transition": step.transition,
+            "state": step.state.state,
+            "condition": describe(rule),
+            "value": step.state.value if rule["kind"] == "threshold" else None,
+            "reading_at": step.state.last_at,
+            "at": now,
+            "deliveries": [_queued(url, now) for url in rule["notify"]],
+        }
+
+    def on_readings(self, readings: list[dict]) -> None:
+        """Move the rules that watch these readings' sensors (after they are stored)."""
+        if not self._any():
+            return
+        pairs: dict[tuple, list[dict]] = defaultdict(list)
+        rules = {}
+        for reading in readings:
+            sensor = reading.get("sensor")
+            if isinstance(sensor, str):
+                for rule in self.matching(sensor):
+                    rules[rule["_id"]] = rule
+                    pairs[rule["_id"], sensor].append(reading)
+        for (rule_id, sensor), batch in pairs.items():
+            batch.sort(key=lambda reading: reading.get("timestamp") or datetime.min)
+            self._move(
+                rules[rule_id],
+                sensor,
+                lambda state, batch=batch, rule=rules[rule_id]: _fold(rule, state, batch),
+            )
+
+    def check(self, now: datetime | None = None) -> None:
+        """Move what the clock moves: quiet sensors, thresholds held long enough."""
+        now = now or self.clock()
+        self.store.alerts.publish()
+        rules = [rule for rule in self.store.alerts.rules() if rule["enabled"]]
+        if any(rule["kind"] == "quiet" for rule in rules):
+            last_seen = {entry["sensor"]: entry["last"] for entry in self.store.readings.sensors()}
+        for rule in rules:
+            if rule["kind"] == "quiet":
+                for sensor, last in last_seen.items():
+                    if _watches(rule, sensor):
+                        self._move(
+                            rule,
+                            sensor,
+                            lambda state, rule=rule, last=last: machine.on_check(rule, state, now, last),
+                        )
+        by_id = {rule["_id"]: rule for rule in rules if rule["kind"] == "threshold"}
+        for rule_id, sensor, state in self.store.alerts.states():
+            if rule_id in by_id and state.state == "pending":
+                rule = by_id[rule_id]
+                self._move(rule, sensor, lambda state, rule=rule: machine.on_check(rule, state, now, None))
+
+    # --- delivering -----------------------------------------------------------------
+
+    def deliver(self, now: datetime | None = None, limit: int = 50) -> int:
+        """Send the deliveries that are due; how many were tried."""
+        now = now or self.clock()
+        tried = 0
+        rules = {}
+        for due in self.store.alerts.due(now, limit):
+            event, index = due["event"], due["index"]
+            if not self.store.alerts.claim(event["_id"], index, now, now + timedelta(seconds=LEASE_SECONDS)):
+                continue  # another process has it
+            rule = rules.get(event["rule"]) or rules.setdefault(
+                event["rule"], self.store.alerts.get_rule(event["rule"])
+            )
+            failure = (
+                "the rule was deleted"
+                if rule is None
+                else notify.send(due["url"], rule, event, self.clock(), self.allow_link_local)
+            )
+            self.store.alerts.record(
+                event["_id"], index, _outcome(due["attempts"] + 1, failure, self.clock())
+            )
+            tried += 1
+        return tried
+
+    def run_deliveries(self) -> None:
+        """Deliver for as long as the process lives (a daemon thread's body)."""
+        while True:
+            self.wakeup.wait(DELIVERY_POLL_SECONDS)
+            self.wakeup.clear()
+            try:
+                self.deliver()
+            except StoreUnavailable as error:
+                log.warning("alert deliveries: %s; trying again shortly", error.reason())
+            except Exception:
+                log.exception("alert deliveries failed; trying again shortly")
+
+
+def _watches(rule: dict, sensor: str) -> bool:
+    return rule["sensor"] == sensor if "sensor" in rule else sensor.startswith(rule["sensor_prefix"])
+
+
+def _fold(rule: dict, state: machine.State, readings: list[dict]) -> machine.Step:
+    """Run a batch of readings through the machine; the last transition is the one to notify.
+
+    A batch that fires and resolves within itself ends where it started as
+    far as anyone needs telling; its final transition, if any, is notified.
+    """
+    transition = None
+    start = state
+    for reading in readings:
+        step = machine.on_reading(rule, state, reading)
+        state, transition = step.state, step.transition or transition
+    if transition and start.state == state.state:
+        transition = None  # fired and resolved within one batch
+    return machine.Step(state, transition)
+
+
+def _queued(url: str, now: datetime) -> dict:
+    return {"url": url, "target": targets.shown(url), "status": "queued", "attempts": 0, "next_at": now,
+            "lease_until": None, "last_error": None, "delivered_at": None}  # fmt: skip
+
+
+def _outcome(attempts: int, failure: str | None, now: datetime) -> dict:
+    if failure is None:
+        return {
+            "status": "delivered",
+            "attempts": attempts,
+            "next_at": now,
+            "delivered_at": now,
+            "last_error": None,
+        }
+    if attempts > len(BACKOFF_SECONDS):
+        return {"status": "failed", "attempts": attempts, "next_at": now, "last_error": failure}
+    return {
+        "status": "queued",
+        "attempts": attempts,
+        "next_at": now + timedelta(seconds=BACKOFF_SECONDS[attempts - 1]),
+        "last_error": failure,
+    }

@@ -1,0 +1,112 @@
+"""The state of one rule for one sensor, and how readings and time move it (no I/O).
+
+States: ``ok``, ``pending`` (a threshold is crossed, not yet for long
+enough) and ``firing``. Only ``firing`` (from ``ok`` or ``pending``) and
+``resolved`` (from ``firing`` to ``ok``) are notified; ``ok`` <-> ``pending``
+is silent, as in Grafana.
+
+Threshold rules move on readings, in the readings' own time order: a
+reading older than the last one seen for the pair is ignored. A threshold
+that must hold ``for`` a while fires on the reading that shows it has, or
+on the periodic check once that long has passed since it was crossed (the
+value stays what the last reading said). Quiet rules move on the periodic
+check, by the time of the sensor's last reading, and resolve as soon as a
+reading arrives.
+"""
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from ..stores.base import field_value, is_number
+
+
+@dataclass(frozen=True)
+class State:
+    """Where one rule stands for one sensor."""
+
+    state: str = "ok"
+    since: datetime | None = None  # when it entered this state
+    pending_since: datetime | None = None  # when the threshold was crossed (pending, then firing)
+    last_at: datetime | None = None  # the time of the newest reading taken into account
+    value: object = None  # that reading's value of the rule's field
+    version: int = 0  # bumped by every change written; 0: never written
+
+
+@dataclass(frozen=True)
+class Step:
+    """A state and, if it is one to notify, the transition that led to it."""
+
+    state: State
+    transition: str | None = None  # "firing" or "resolved"
+
+
+def _breaches(rule: dict, value) -> bool:
+    return value > rule["above"] if rule.get("above") is not None else value < rule["below"]
+
+
+def _clears(rule: dict, value) -> bool:
+    """Back past the limit by the hysteresis: what resolves a firing threshold."""
+    if rule.get("above") is not None:
+        return value <= rule["above"] - rule["hysteresis"]
+    return value >= rule["below"] + rule["hysteresis"]
+
+
+def _held(rule: dict, since: datetime, at: datetime) -> bool:
+    return at - since >= timedelta(seconds=rule["for_seconds"])
+
+
+def on_reading(rule: dict, state: State, reading: dict) -> Step:
+    """Move on a reading of the rule's sensor (readings without a date or the number are ignored)."""
+    at = reading.get("timestamp")
+    if not isinstance(at, datetime) or (state.last_at is not None and at <= state.last_at):
+        return Step(state)
+    if rule["kind"] == "quiet":
+        if state.state == "firing":
+            return Step(replace(state, state="ok", since=at, last_at=at, pending_since=None), "resolved")
+        return Step(state)
+    value = field_value(reading, rule["field"])
+    if not is_number(value):
+        return Step(state)
+    seen = replace(state, last_at=at, value=value)
+    if state.state == "firing":
+        if _clears(rule, value):
+            return Step(replace(seen, state="ok", since=at, pending_since=None), "resolved")
+        return Step(seen)
+    if not _breaches(rule, value):
+        return Step(
+            replace(seen, state="ok", since=at, pending_since=None) if state.state == "pending" else state
+        )
+    crossed = state.pending_since if state.state == "pending" else at
+    if _held(rule, crossed, at):
+        return Step(replace(seen, state="firing", since=at, pending_since=crossed), "firing")
+    if state.state == "pending":
+        return Step(seen)
+    return Step(replace(seen, state="pending", since=at, pending_since=at))
+
+
+def on_check(rule: dict, state: State, now: datetime, last_seen: datetime | None) -> Step:
+    """Move on the clock: a quiet sensor fires, a long enough pending threshold fires."""
+    if rule["kind"] == "quiet":
+        if last_seen is None:  # never reported a dated reading: nothing to be quiet since
+            return Step(state)
+        quiet = _held(rule, last_seen, now)
+        if quiet and state.state != "firing":
+            return Step(
+                replace(state, state="firing", since=now, pending_since=last_seen, last_at=last_seen),
+                "firing",
+            )
+        if not quiet and state.state == "firing":
+            return Step(
+                replace(state, state="ok", since=now, pending_since=None, last_at=last_seen), "resolved"
+            )
+        return Step(state)
+    if state.state == "pending" and _held(rule, state.pending_since, now):
+        return Step(replace(state, state="firing", since=now), "firing")
+    return Step(state)
+
+
+def changed(before: State, after: State) -> bool:
+    """Whether a step changed more than what need not be written (a value while ok)."""
+    return (before.state, before.pending_since) != (after.state, after.pending_since) or (
+        after.state != "ok" and (before.last_at, before.value) != (after.last_at, after.value)
+    )

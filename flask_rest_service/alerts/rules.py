@@ -1,0 +1,187 @@
+"""Alert rules: what a rule body may say, turned into a clean rule (no I/O).
+
+Two kinds, each naming one sensor (``sensor``) or every sensor whose name
+starts with a prefix (``sensor_prefix``; ``""`` is every sensor):
+
+- ``threshold``: a numeric field (``field``, default ``value``) ``above`` or
+  ``below`` a limit, optionally for a while (``for``: "above -10 for 5
+  minutes") and with a ``hysteresis``: a firing alert resolves only once the
+  value is back past the limit by that much, so a value hovering at the limit
+  does not flap;
+- ``quiet``: no reading from the sensor for ``for`` (InfluxDB's deadman).
+
+``notify`` lists where to say so: plain ``https://`` (or ``http://``) URLs
+are webhooks the service signs itself; any other URL is Apprise's
+(``ntfys://``, ``slack://``, ``discord://``, ``mailto://``, ``tgram://``,
+``json://``, ...).
+"""
+
+import re
+from typing import Any
+
+from ..errors import ValidationError
+from ..validation import MAX_LABEL_LENGTH, Problems
+from . import targets
+
+KINDS = ("threshold", "quiet")
+FIELDS = {
+    "name",
+    "kind",
+    "sensor",
+    "sensor_prefix",
+    "field",
+    "above",
+    "below",
+    "for",
+    "hysteresis",
+    "notify",
+    "enabled",
+}
+DURATION = re.compile(r"([1-9]\d{0,8})([smhdw])")
+SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+MAX_DURATION_SECONDS = 366 * 86400
+MAX_TARGETS = 10
+
+
+def parse_duration(raw: Any) -> int:
+    """Seconds in a duration like ``30s``, ``5m``, ``1h``, ``1d``, ``1w``; ValueError if it is not one."""
+    match = DURATION.fullmatch(raw) if isinstance(raw, str) else None
+    if not match:
+        raise ValueError("must be a whole number and a unit: s, m, h, d or w (30s, 5m, 1h, 1d, 1w)")
+    seconds = int(match.group(1)) * SECONDS[match.group(2)]
+    if seconds > MAX_DURATION_SECONDS:
+        raise ValueError("must be at most 366 days")
+    return seconds
+
+
+def duration_text(seconds: int) -> str:
+    """The shortest duration text for a number of seconds (``600`` -> ``10m``)."""
+    for unit in "wdhm":
+        if seconds and seconds % SECONDS[unit] == 0:
+            return f"{seconds // SECONDS[unit]}{unit}"
+    return f"{seconds}s"
+
+
+def describe(rule: dict) -> str:
+    """A rule in words: ``value below 5 for 10m``, ``quiet for 30m``."""
+    if rule["kind"] == "quiet":
+        return f"no reading for {duration_text(rule['for_seconds'])}"
+    side = "above" if rule.get("above") is not None else "below"
+    text = f"{rule['field']} {side} {rule[side]}"
+    if rule["for_seconds"]:
+        text += f" for {duration_text(rule['for_seconds'])}"
+    return text
+
+
+def _number(raw: Any) -> bool:
+    return raw.__class__ in (int, float)
+
+
+def clean_rule(raw: Any, allow_link_local: bool = False, current: dict | None = None) -> dict:
+    """Validate a rule body (a whole rule, or with ``current`` the changes to it); return the rule.
+
+    Every problem is listed at once; the answer never holds a target's
+    secrets, only its place in ``notify``.
+    """
+    if not isinstance(raw, dict):
+        raise ValidationError([{"field": "", "detail": "a rule must be a JSON object"}], "the rule")
+    errors = Problems()
+    for name in sorted(set(raw) - FIELDS):
+        errors.add({"field": name, "detail": f"unknown field; a rule has {', '.join(sorted(FIELDS))}"})
+    merged = {**(current or {}), **raw}
+    if "sensor" in raw and "sensor_prefix" not in raw:
+        merged.pop("sensor_prefix", None)
+    if "sensor_prefix" in raw and "sensor" not in raw:
+        merged.pop("sensor", None)
+    rule: dict = {}
+    name = merged.get("name")
+    if not (isinstance(name, str) and 0 < len(name) <= MAX_LABEL_LENGTH):
+        errors.add({"field": "name", "detail": f"required: a string of 1 to {MAX_LABEL_LENGTH} characters"})
+    rule["name"] = name
+    kind = merged.get("kind")
+    if kind not in KINDS:
+        errors.add({"field": "kind", "detail": f"required: one of {', '.join(KINDS)}"})
+    rule["kind"] = kind
+    _which_sensors(merged, rule, errors)
+    try:
+        rule["for_seconds"] = parse_duration(merged["for"]) if "for" in merged else 0
+    except ValueError as error:
+        errors.add({"field": "for", "detail": str(error)})
+    if kind == "quiet":
+        if not rule.get("for_seconds"):
+            errors.add({"field": "for", "detail": "required for a quiet rule: how long without a reading"})
+        for field in ("field", "above", "below", "hysteresis"):
+            if field in raw:
+                errors.add({"field": field, "detail": "a quiet rule has none"})
+    elif kind == "threshold":
+        _threshold(merged, rule, errors)
+    rule["notify"] = _notify(merged.get("notify"), allow_link_local, errors)
+    enabled = merged.get("enabled", True)
+    if not isinstance(enabled, bool):
+        errors.add({"field": "enabled", "detail": "must be true or false"})
+    rule["enabled"] = enabled
+    errors.raise_if_any("the rule")
+    return rule
+
+
+def _which_sensors(merged: dict, rule: dict, errors: Problems) -> None:
+    sensor, prefix = merged.get("sensor"), merged.get("sensor_prefix")
+    if (sensor is None) == (prefix is None):
+        errors.add(
+            {
+                "field": "sensor",
+                "detail": 'give either sensor (one) or sensor_prefix (every sensor it starts; "" for all)',
+            }
+        )
+    elif sensor is not None:
+        if not (isinstance(sensor, str) and 0 < len(sensor) <= MAX_LABEL_LENGTH):
+            errors.add(
+                {"field": "sensor", "detail": f"must be a string of 1 to {MAX_LABEL_LENGTH} characters"}
+            )
+        rule["sensor"] = sensor
+    else:
+        if not (isinstance(prefix, str) and len(prefix) <= MAX_LABEL_LENGTH):
+            errors.add(
+                {
+                    "field": "sensor_prefix",
+                    "detail": f"must be a string of at most {MAX_LABEL_LENGTH} characters",
+                }
+            )
+        rule["sensor_prefix"] = prefix
+
+
+def _threshold(merged: dict, rule: dict, errors: Problems) -> None:
+    field = merged.get("field", "value")
+    parts = field.split(".") if isinstance(field, str) else [""]
+    if not all(part and not part.startswith("$") for part in parts) or len(field) > 200:
+        errors.add(
+            {
+                "field": "field",
+                "detail": "must be a field name or dotted path (no empty parts, none starting with '$')",
+            }
+        )
+    rule["field"] = field
+    sides = [side for side in ("above", "below") if merged.get(side) is not None]
+    if len(sides) != 1:
+        errors.add({"field": "above", "detail": "a threshold rule has exactly one of above and below"})
+    for side in sides:
+        if not _number(merged[side]):
+            errors.add({"field": side, "detail": "must be a number"})
+        rule[side] = merged[side]
+    hysteresis = merged.get("hysteresis", 0)
+    if not _number(hysteresis) or hysteresis < 0:
+        errors.add({"field": "hysteresis", "detail": "must be a number, 0 or more"})
+    rule["hysteresis"] = hysteresis
+
+
+def _notify(raw: Any, allow_link_local: bool, errors: Problems) -> list[str]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or len(raw) > MAX_TARGETS:
+        errors.add({"field": "notify", "detail": f"must be a list of at most {MAX_TARGETS} URLs"})
+        return []
+    for index, url in enumerate(raw):
+        problem = targets.problem(url, allow_link_local)
+        if problem:
+            errors.add({"field": f"notify.{index}", "detail": problem})
+    return list(raw)

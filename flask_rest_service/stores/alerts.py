@@ -1,0 +1,107 @@
+"""The alerts' part of the store contract: rules, states, events and deliveries.
+
+Each engine implements it beside its readings (``sqlite_alerts.py``,
+``mongodb_alerts.py``); ``alerts/`` decides what to write, this only keeps it.
+
+The one promise that matters: ``transition`` is atomic. A state moves only
+if nobody moved it first (its version is still the one read), and a
+notified transition's event is written in the same change (SQLite: the same
+transaction; MongoDB, which has no transaction on a standalone server: in
+the state's own document, published to the events by ``publish``). So with
+several workers or dynos seeing the same reading or the same quiet sensor,
+one of them writes the transition, and one notification goes out.
+"""
+
+from abc import ABC, abstractmethod
+from datetime import datetime
+
+from bson import ObjectId
+
+from ..alerts.machine import State
+
+EVENTS_KEPT = 500  # per rule: the history is bounded
+
+
+def event_id(rule_id: ObjectId, sensor: str, version: int) -> str:
+    """A transition's event id: one per rule, sensor and state version, whoever writes it."""
+    return f"{rule_id}:{sensor}:{version}"
+
+
+class Alerts(ABC):
+    """Alert rules and what became of them."""
+
+    # --- rules ---------------------------------------------------------------
+
+    @abstractmethod
+    def add_rule(self, rule: dict) -> None:
+        """Store a new rule (with its ``_id``)."""
+
+    @abstractmethod
+    def rules(self) -> list[dict]:
+        """Every rule, oldest first."""
+
+    @abstractmethod
+    def get_rule(self, oid: ObjectId) -> dict | None:
+        """One rule, or None."""
+
+    @abstractmethod
+    def replace_rule(self, oid: ObjectId, rule: dict) -> bool:
+        """Replace a rule (its states stay); whether it existed."""
+
+    @abstractmethod
+    def delete_rule(self, oid: ObjectId) -> bool:
+        """Delete a rule with its states, events and deliveries; whether it existed."""
+
+    @abstractmethod
+    def rules_version(self) -> int:
+        """A number that changes whenever a rule is added, changed or deleted."""
+
+    # --- states --------------------------------------------------------------
+
+    @abstractmethod
+    def state(self, rule_id: ObjectId, sensor: str) -> State:
+        """Where a rule stands for a sensor (``State()`` if it never moved)."""
+
+    @abstractmethod
+    def states(self) -> list[tuple[ObjectId, str, State]]:
+        """Every written state: (rule, sensor, state)."""
+
+    @abstractmethod
+    def transition(
+        self, rule_id: ObjectId, sensor: str, before: State, after: State, event: dict | None
+    ) -> bool:
+        """Write ``after`` if the state is still ``before``, with ``event`` if given; whether it was written.
+
+        ``after`` is written with version ``before.version + 1``; ``event``
+        (with its ``deliveries``) gets the id ``event_id(rule, sensor, that
+        version)``.
+        """
+
+    def publish(self) -> int:
+        """Finish the events that interrupted transitions left unpublished; how many."""
+        return 0
+
+    # --- events and deliveries ------------------------------------------------
+
+    @abstractmethod
+    def events(self, rule_id: ObjectId, limit: int) -> list[dict]:
+        """A rule's events, newest first, each with its deliveries (``url`` left out)."""
+
+    @abstractmethod
+    def due(self, now: datetime, limit: int) -> list[dict]:
+        """Deliveries to make now: queued and due, or claimed by a process whose lease ran out.
+
+        Each is ``{"event": event, "index": i, "url": ..., "attempts": n}``.
+        """
+
+    @abstractmethod
+    def claim(self, event: str, index: int, now: datetime, until: datetime) -> bool:
+        """Take a delivery until ``until`` if it is still due; whether this process got it."""
+
+    @abstractmethod
+    def record(self, event: str, index: int, outcome: dict) -> None:
+        """Write how a delivery went: status, attempts, next_at, last_error, delivered_at."""
+
+    @abstractmethod
+    def prune(self, keep: int = EVENTS_KEPT) -> int:
+        """Keep each rule's ``keep`` newest events; how many went."""

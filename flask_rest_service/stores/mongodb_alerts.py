@@ -1,0 +1,221 @@
+"""Alert rules, states, events and deliveries in MongoDB.
+
+Collections: ``rules``, ``alert_states`` (``_id``: rule and sensor),
+``alert_events`` (``_id``: rule:sensor:version, deliveries inside). MongoDB
+has no multi-document transaction on a standalone server, so a transition is
+one update of the state's own document: the compare-and-set on ``version``
+and, for a notified transition, the event in an ``outbox`` field. The event
+is then inserted under its id (a second insert of the same id fails
+harmlessly) and the outbox cleared; ``publish`` finishes any a dying process
+left, and a state with an outbox is not moved again before it is published.
+"""
+
+from datetime import datetime
+
+from bson import ObjectId
+from pymongo import ASCENDING, DESCENDING
+from pymongo.errors import DuplicateKeyError
+
+from ..alerts.machine import State
+from .alerts import EVENTS_KEPT, Alerts, event_id
+
+RULES, STATES, EVENTS, SERVICE = "rules", "alert_states", "alert_events", "service"
+STATE_FIELDS = ("state", "since", "pending_since", "last_at", "value", "version")
+
+
+def _state(doc: dict | None) -> State:
+    return State(**{name: doc[name] for name in STATE_FIELDS if name in doc}) if doc else State()
+
+
+def _public(delivery: dict) -> dict:
+    return {
+        key: delivery.get(key)
+        for key in ("target", "status", "attempts", "next_at", "last_error", "delivered_at")
+    }
+
+
+class MongoAlerts(Alerts):
+    """The alert collections of one database."""
+
+    def __init__(self, db):
+        self.rules_collection = db[RULES]
+        self.states_collection = db[STATES]
+        self.events_collection = db[EVENTS]
+        self.service = db[SERVICE]
+
+    def create_indexes(self) -> list[str]:
+        """The history by rule and time, and deliveries by what is due."""
+        return [
+            self.events_collection.create_index([("rule", ASCENDING), ("at", DESCENDING)], name="rule_at"),
+            self.events_collection.create_index(
+                [("deliveries.status", ASCENDING), ("deliveries.next_at", ASCENDING)], name="deliveries_due"
+            ),
+        ]
+
+    def _bump(self) -> None:
+        self.service.update_one({"_id": "rules"}, {"$inc": {"version": 1}}, upsert=True)
+
+    def add_rule(self, rule: dict) -> None:
+        """Store a new rule."""
+        self.rules_collection.insert_one(dict(rule))
+        self._bump()
+
+    def rules(self) -> list[dict]:
+        """Every rule, oldest first."""
+        return list(self.rules_collection.find({}, sort=[("_id", ASCENDING)]))
+
+    def get_rule(self, oid: ObjectId) -> dict | None:
+        """One rule, or None."""
+        return self.rules_collection.find_one({"_id": oid})
+
+    def replace_rule(self, oid: ObjectId, rule: dict) -> bool:
+        """Replace a rule; whether it existed."""
+        body = {key: value for key, value in rule.items() if key != "_id"}
+        found = self.rules_collection.replace_one({"_id": oid}, body).matched_count == 1
+        if found:
+            self._bump()
+        return found
+
+    def delete_rule(self, oid: ObjectId) -> bool:
+        """Delete a rule with everything that became of it."""
+        gone = self.rules_collection.delete_one({"_id": oid}).deleted_count == 1
+        self.states_collection.delete_many({"_id.rule": oid})
+        self.events_collection.delete_many({"rule": oid})
+        if gone:
+            self._bump()
+        return gone
+
+    def rules_version(self) -> int:
+        """Changes with every rule change."""
+        doc = self.service.find_one({"_id": "rules"})
+        return doc["version"] if doc else 0
+
+    def state(self, rule_id: ObjectId, sensor: str) -> State:
+        """Where a rule stands for a sensor (an unpublished event is published first)."""
+        doc = self.states_collection.find_one({"_id": {"rule": rule_id, "sensor": sensor}})
+        if doc and "outbox" in doc:
+            self._publish(doc)
+        return _state(doc)
+
+    def states(self) -> list[tuple[ObjectId, str, State]]:
+        """Every written state."""
+        return [
+            (doc["_id"]["rule"], doc["_id"]["sensor"], _state(doc)) for doc in self.states_collection.find()
+        ]
+
+    def transition(
+        self, rule_id: ObjectId, sensor: str, before: State, after: State, event: dict | None
+    ) -> bool:
+        """Compare-and-set the state document, the event in its outbox; then publish it."""
+        key = {"rule": rule_id, "sensor": sensor}
+        version = before.version + 1
+        fields = {name: getattr(after, name) for name in STATE_FIELDS if name != "version"}
+        fields["version"] = version
+        if event is not None:
+            fields["outbox"] = {
+                "_id": event_id(rule_id, sensor, version),
+                "rule": rule_id,
+                "sensor": sensor,
+                **event,
+            }
+        if before.version == 0:
+            try:
+                self.states_collection.insert_one({"_id": key, **fields})
+            except DuplicateKeyError:
+                return False
+        else:
+            moved = self.states_collection.update_one(
+                {"_id": key, "version": before.version, "outbox": {"$exists": False}}, {"$set": fields}
+            )
+            if moved.matched_count != 1:
+                return False
+        if event is not None:
+            self._publish({"_id": key, "outbox": fields["outbox"]})
+        return True
+
+    def _publish(self, doc: dict) -> None:
+        outbox = doc["outbox"]
+        try:
+            self.events_collection.insert_one(outbox)
+        except DuplicateKeyError:
+            pass  # published already, by this process or another
+        self.states_collection.update_one(
+            {"_id": doc["_id"], "outbox._id": outbox["_id"]}, {"$unset": {"outbox": ""}}
+        )
+
+    def publish(self) -> int:
+        """Publish every event an interrupted transition left in its state."""
+        waiting = list(self.states_collection.find({"outbox": {"$exists": True}}))
+        for doc in waiting:
+            self._publish(doc)
+        return len(waiting)
+
+    def events(self, rule_id: ObjectId, limit: int) -> list[dict]:
+        """A rule's events, newest first."""
+        found = self.events_collection.find(
+            {"rule": rule_id}, sort=[("at", DESCENDING), ("_id", DESCENDING)], limit=limit
+        )
+        return [{**doc, "deliveries": [_public(d) for d in doc["deliveries"]]} for doc in found]
+
+    def due(self, now: datetime, limit: int) -> list[dict]:
+        """Deliveries queued and due, or claimed with a lease that ran out."""
+        queued = {"status": "queued", "next_at": {"$lte": now}}
+        stale = {"status": "sending", "lease_until": {"$lte": now}}
+        found = []
+        query = {"$or": [{"deliveries": {"$elemMatch": queued}}, {"deliveries": {"$elemMatch": stale}}]}
+        for doc in self.events_collection.find(query, limit=limit):
+            event = {key: value for key, value in doc.items() if key != "deliveries"}
+            for index, delivery in enumerate(doc["deliveries"]):
+                ready = delivery["status"] == "queued" and delivery["next_at"] <= now
+                lapsed = (
+                    delivery["status"] == "sending"
+                    and delivery.get("lease_until")
+                    and delivery["lease_until"] <= now
+                )
+                if ready or lapsed:
+                    found.append(
+                        {
+                            "event": event,
+                            "index": index,
+                            "url": delivery["url"],
+                            "attempts": delivery["attempts"],
+                        }
+                    )
+        return found[:limit]
+
+    def claim(self, event: str, index: int, now: datetime, until: datetime) -> bool:
+        """Take a due delivery: one update whose filter only matches while it is still due."""
+        at = f"deliveries.{index}"
+        taken = self.events_collection.update_one(
+            {
+                "_id": event,
+                "$or": [
+                    {f"{at}.status": "queued", f"{at}.next_at": {"$lte": now}},
+                    {f"{at}.status": "sending", f"{at}.lease_until": {"$lte": now}},
+                ],
+            },
+            {"$set": {f"{at}.status": "sending", f"{at}.lease_until": until}},
+        )
+        return taken.modified_count == 1
+
+    def record(self, event: str, index: int, outcome: dict) -> None:
+        """Write how a delivery went."""
+        at = f"deliveries.{index}"
+        fields = {
+            f"{at}.{name}": outcome.get(name)
+            for name in ("status", "attempts", "next_at", "last_error", "delivered_at")
+        }
+        fields[f"{at}.lease_until"] = None
+        self.events_collection.update_one({"_id": event}, {"$set": fields})
+
+    def prune(self, keep: int = EVENTS_KEPT) -> int:
+        """Keep each rule's newest events."""
+        gone = 0
+        for rule_id in self.events_collection.distinct("rule"):
+            old = self.events_collection.find(
+                {"rule": rule_id}, {"_id": 1}, sort=[("at", DESCENDING), ("_id", DESCENDING)], skip=keep
+            )
+            ids = [doc["_id"] for doc in old]
+            if ids:
+                gone += self.events_collection.delete_many({"_id": {"$in": ids}}).deleted_count
+        return gone

@@ -1,0 +1,231 @@
+"""Alert rules, states, events and deliveries in the SQLite file (schema/2.sql).
+
+A transition is one transaction: the state's compare-and-set, the event and
+its deliveries commit together or not at all.
+"""
+
+from datetime import datetime
+
+import bson
+from bson import ObjectId
+
+from ..alerts.machine import State
+from .alerts import EVENTS_KEPT, Alerts, event_id
+from .base import from_millis, millis
+
+
+def _ms(moment: datetime | None) -> int | None:
+    return None if moment is None else millis(moment)
+
+
+def _date(ms: int | None) -> datetime | None:
+    return None if ms is None else from_millis(ms)
+
+
+STATE_COLUMNS = "state, since, pending_since, last_at, value, version"
+
+
+def _state(row) -> State:
+    state, since, pending_since, last_at, value, version = row
+    return State(state, _date(since), _date(pending_since), _date(last_at), value, version)
+
+
+class SqliteAlerts(Alerts):
+    """The alert tables of one SQLite file."""
+
+    def __init__(self, db):
+        self.db = db  # sqlite.Database
+
+    def _bump(self, connection) -> None:
+        connection.execute(
+            "INSERT INTO counters (name, value) VALUES ('rules', 1) "
+            "ON CONFLICT (name) DO UPDATE SET value = value + 1"
+        )
+
+    def add_rule(self, rule: dict) -> None:
+        """Store a new rule."""
+        with self.db.write() as connection:
+            connection.execute(
+                "INSERT INTO rules (id, doc) VALUES (?, ?)", (rule["_id"].binary, bson.encode(rule))
+            )
+            self._bump(connection)
+
+    def rules(self) -> list[dict]:
+        """Every rule, oldest first."""
+        with self.db.connection() as connection:
+            rows = connection.execute("SELECT doc FROM rules ORDER BY id").fetchall()
+        return [bson.decode(row[0]) for row in rows]
+
+    def get_rule(self, oid: ObjectId) -> dict | None:
+        """One rule, or None."""
+        with self.db.connection() as connection:
+            row = connection.execute("SELECT doc FROM rules WHERE id = ?", (oid.binary,)).fetchone()
+        return bson.decode(row[0]) if row else None
+
+    def replace_rule(self, oid: ObjectId, rule: dict) -> bool:
+        """Replace a rule; whether it existed."""
+        with self.db.write() as connection:
+            changed = connection.execute(
+                "UPDATE rules SET doc = ? WHERE id = ?", (bson.encode({**rule, "_id": oid}), oid.binary)
+            ).rowcount
+            if changed:
+                self._bump(connection)
+        return changed == 1
+
+    def delete_rule(self, oid: ObjectId) -> bool:
+        """Delete a rule with everything that became of it."""
+        with self.db.write() as connection:
+            gone = connection.execute("DELETE FROM rules WHERE id = ?", (oid.binary,)).rowcount
+            connection.execute("DELETE FROM alert_states WHERE rule = ?", (oid.binary,))
+            connection.execute(
+                "DELETE FROM alert_deliveries WHERE event IN (SELECT id FROM alert_events WHERE rule = ?)",
+                (oid.binary,),
+            )
+            connection.execute("DELETE FROM alert_events WHERE rule = ?", (oid.binary,))
+            if gone:
+                self._bump(connection)
+        return gone == 1
+
+    def rules_version(self) -> int:
+        """Changes with every rule change."""
+        with self.db.connection() as connection:
+            row = connection.execute("SELECT value FROM counters WHERE name = 'rules'").fetchone()
+        return row[0] if row else 0
+
+    def state(self, rule_id: ObjectId, sensor: str) -> State:
+        """Where a rule stands for a sensor."""
+        with self.db.connection() as connection:
+            row = connection.execute(
+                f"SELECT {STATE_COLUMNS} FROM alert_states WHERE rule = ? AND sensor = ?",
+                (rule_id.binary, sensor),
+            ).fetchone()
+        return _state(row) if row else State()
+
+    def states(self) -> list[tuple[ObjectId, str, State]]:
+        """Every written state."""
+        with self.db.connection() as connection:
+            rows = connection.execute(f"SELECT rule, sensor, {STATE_COLUMNS} FROM alert_states").fetchall()
+        return [(ObjectId(row[0]), row[1], _state(row[2:])) for row in rows]
+
+    def transition(
+        self, rule_id: ObjectId, sensor: str, before: State, after: State, event: dict | None
+    ) -> bool:
+        """Compare-and-set the state, with its event, in one transaction."""
+        version = before.version + 1
+        values = (
+            after.state,
+            _ms(after.since),
+            _ms(after.pending_since),
+            _ms(after.last_at),
+            after.value,
+            version,
+        )
+        with self.db.write() as connection:
+            if before.version == 0:
+                written = connection.execute(
+                    f"INSERT INTO alert_states (rule, sensor, {STATE_COLUMNS}) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (rule, sensor) DO NOTHING",
+                    (rule_id.binary, sensor, *values),
+                ).rowcount
+            else:
+                written = connection.execute(
+                    "UPDATE alert_states SET state = ?, since = ?, pending_since = ?, last_at = ?, "
+                    "value = ?, version = ? WHERE rule = ? AND sensor = ? AND version = ?",
+                    (*values, rule_id.binary, sensor, before.version),
+                ).rowcount
+            if written and event is not None:
+                self._add_event(connection, event_id(rule_id, sensor, version), rule_id, event)
+        return written == 1
+
+    def _add_event(self, connection, eid: str, rule_id: ObjectId, event: dict) -> None:
+        deliveries = event["deliveries"]
+        body = {key: value for key, value in event.items() if key != "deliveries"}
+        connection.execute(
+            "INSERT INTO alert_events (id, rule, at, doc) VALUES (?, ?, ?, ?)",
+            (eid, rule_id.binary, millis(event["at"]), bson.encode({"_id": eid, **body})),
+        )
+        connection.executemany(
+            "INSERT INTO alert_deliveries (event, idx, url, target, status, attempts, next_at) "
+            "VALUES (?, ?, ?, ?, 'queued', 0, ?)",
+            [(eid, index, d["url"], d["target"], millis(d["next_at"])) for index, d in enumerate(deliveries)],
+        )
+
+    def events(self, rule_id: ObjectId, limit: int) -> list[dict]:
+        """A rule's events, newest first, with their deliveries."""
+        with self.db.connection() as connection:
+            rows = connection.execute(
+                "SELECT id, doc FROM alert_events WHERE rule = ? ORDER BY at DESC, id DESC LIMIT ?",
+                (rule_id.binary, limit),
+            ).fetchall()
+            found = []
+            for eid, doc in rows:
+                deliveries = connection.execute(
+                    "SELECT target, status, attempts, next_at, last_error, delivered_at "
+                    "FROM alert_deliveries WHERE event = ? ORDER BY idx",
+                    (eid,),
+                ).fetchall()
+                found.append({**bson.decode(doc), "deliveries": [_delivery(row) for row in deliveries]})
+        return found
+
+    def due(self, now: datetime, limit: int) -> list[dict]:
+        """Deliveries queued and due, or claimed with a lease that ran out."""
+        with self.db.connection() as connection:
+            rows = connection.execute(
+                "SELECT d.event, d.idx, d.url, d.attempts, e.doc FROM alert_deliveries d JOIN alert_events e "
+                "ON e.id = d.event WHERE (d.status = 'queued' AND d.next_at <= ?) "
+                "OR (d.status = 'sending' AND d.lease_until <= ?) ORDER BY d.next_at LIMIT ?",
+                (millis(now), millis(now), limit),
+            ).fetchall()
+        return [
+            {"event": bson.decode(doc), "index": index, "url": url, "attempts": attempts}
+            for _, index, url, attempts, doc in rows
+        ]
+
+    def claim(self, event: str, index: int, now: datetime, until: datetime) -> bool:
+        """Take a due delivery."""
+        with self.db.write() as connection:
+            taken = connection.execute(
+                "UPDATE alert_deliveries SET status = 'sending', lease_until = ? WHERE event = ? AND idx = ? "
+                "AND ((status = 'queued' AND next_at <= ?) OR (status = 'sending' AND lease_until <= ?))",
+                (millis(until), event, index, millis(now), millis(now)),
+            ).rowcount
+        return taken == 1
+
+    def record(self, event: str, index: int, outcome: dict) -> None:
+        """Write how a delivery went."""
+        with self.db.write() as connection:
+            connection.execute(
+                "UPDATE alert_deliveries SET status = ?, attempts = ?, next_at = ?, last_error = ?, "
+                "delivered_at = ?, lease_until = NULL WHERE event = ? AND idx = ?",
+                (
+                    outcome["status"],
+                    outcome["attempts"],
+                    millis(outcome["next_at"]),
+                    outcome.get("last_error"),
+                    _ms(outcome.get("delivered_at")),
+                    event,
+                    index,
+                ),
+            )
+
+    def prune(self, keep: int = EVENTS_KEPT) -> int:
+        """Keep each rule's newest events."""
+        with self.db.write() as connection:
+            old = (
+                "SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY rule ORDER BY at DESC, id DESC) "
+                "AS n FROM alert_events) WHERE n > ?"
+            )
+            connection.execute(f"DELETE FROM alert_deliveries WHERE event IN ({old})", (keep,))
+            return connection.execute(f"DELETE FROM alert_events WHERE id IN ({old})", (keep,)).rowcount
+
+
+def _delivery(row) -> dict:
+    target, status, attempts, next_at, last_error, delivered_at = row
+    return {
+        "target": target,
+        "status": status,
+        "attempts": attempts,
+        "next_at": _date(next_at),
+        "last_error": last_error,
+        "delivered_at": _date(delivered_at),
+    }

@@ -1,0 +1,464 @@
+"""Alert rules over the API, their states, and the notifications they send, on every store.
+
+Time is held still with time-machine; webhooks go to a local receiver
+(pytest-httpserver) that checks each signature; deliveries and checks are
+run by hand (the web process runs them in its threads).
+"""
+
+import hashlib
+import hmac
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from bson import ObjectId
+
+from flask_rest_service.alerts import engine as engine_module
+
+T0 = datetime(2026, 3, 1, 10, 0, 0, tzinfo=UTC)
+ADMIN = {"X-API-Key": None}
+
+
+@pytest.fixture
+def clock():
+    with time_machine.travel(T0, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def app(app_factory, clock):
+    return app_factory(RATE_LIMIT=None)
+
+
+@pytest.fixture
+def receiver(httpserver):
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    return httpserver
+
+
+def greenhouse_rule(receiver, **changes):
+    """A rule body; a change to None leaves that field out."""
+    body = {
+        "name": "greenhouse too cold", "kind": "threshold", "sensor": "greenhouse",
+        "below": 5, "for": "10m", "hysteresis": 0.5, "notify": [receiver.url_for("/hook")], **changes,
+    }  # fmt: skip
+    if "sensor_prefix" in changes:
+        del body["sensor"]
+    return {key: value for key, value in body.items() if value is not None}
+
+
+def at(minutes: float) -> str:
+    return (T0 + timedelta(minutes=minutes)).isoformat()
+
+
+def post(client, value, minutes, sensor="greenhouse"):
+    response = client.post("/readings/", json={"sensor": sensor, "value": value, "timestamp": at(minutes)})
+    assert response.status_code == 201, response.json
+    return response
+
+
+def received(receiver):
+    """The webhooks received: (body, headers), each signature checked against its body."""
+    return [(json.loads(request.get_data()), request.headers) for request, _ in receiver.log]
+
+
+def verify(secret, request_body: bytes, header: str) -> bool:
+    expected = "sha256=" + hmac.new(secret.encode(), request_body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, header)
+
+
+def engine(app):
+    return app.extensions["alerts"]
+
+
+# --- rules over the API ---------------------------------------------------------------------
+
+
+def test_a_rule_is_made_shown_masked_changed_and_deleted(app, client, receiver):
+    made = client.post("/rules/", json=greenhouse_rule(receiver))
+    assert made.status_code == 201
+    oid = made.json["_id"]["$oid"]
+    assert made.headers["Location"] == f"/rules/{oid}"
+    body = made.json
+    secret = body.pop("secret")
+    assert secret.startswith("whsec_") and len(secret) > 30
+    shown = {
+        "_id": {"$oid": oid}, "name": "greenhouse too cold", "kind": "threshold", "sensor": "greenhouse",
+        "field": "value", "below": 5, "hysteresis": 0.5, "for": "10m", "condition": "value below 5 for 10m",
+        "notify": ["http://localhost/…"], "enabled": True,
+        "created": {"$date": "2026-03-01T10:00:00Z"}, "updated": {"$date": "2026-03-01T10:00:00Z"},
+    }  # fmt: skip
+    assert body == shown
+    assert client.get("/rules/").json == [shown]
+    assert client.get(f"/rules/{oid}").json == shown  # no secret, no target in full
+    changed = client.patch(f"/rules/{oid}", json={"below": 3, "notify": ["ntfys://ntfy.sh/my-secret-topic"]})
+    assert changed.status_code == 200
+    assert (changed.json["condition"], changed.json["notify"]) == (
+        "value below 3 for 10m",
+        ["ntfys://ntfy.sh/…"],
+    )
+    stored = app.extensions["store"].alerts.get_rule(ObjectId(oid))
+    assert (stored["below"], stored["notify"], stored["secret"]) == (
+        3,
+        ["ntfys://ntfy.sh/my-secret-topic"],
+        secret,
+    )
+    assert client.delete(f"/rules/{oid}").status_code == 204
+    assert client.get(f"/rules/{oid}").status_code == 404
+    assert app.extensions["store"].alerts.rules() == []
+
+
+@pytest.mark.parametrize(
+    ("body", "errors"),
+    [
+        ({}, [{"field": "name", "detail": "required: a string of 1 to 200 characters"},
+              {"field": "kind", "detail": "required: one of threshold, quiet"},
+              {"field": "sensor", "detail": 'give either sensor (one) or sensor_prefix (every sensor it starts; "" for all)'}]),
+        ({"name": "x", "kind": "threshold", "sensor": "a", "above": 1, "below": 2},
+         [{"field": "above", "detail": "a threshold rule has exactly one of above and below"}]),
+        ({"name": "x", "kind": "threshold", "sensor": "a", "above": "hot", "for": "5 minutes"},
+         [{"field": "for", "detail": "must be a whole number and a unit: s, m, h, d or w (30s, 5m, 1h, 1d, 1w)"},
+          {"field": "above", "detail": "must be a number"}]),
+        ({"name": "x", "kind": "quiet", "sensor_prefix": "", "above": 3},
+         [{"field": "for", "detail": "required for a quiet rule: how long without a reading"},
+          {"field": "above", "detail": "a quiet rule has none"}]),
+        ({"name": "x", "kind": "quiet", "sensor": "a", "for": "1m", "notify": ["ftp://nowhere"], "colour": "red"},
+         [{"field": "colour", "detail": "unknown field; a rule has above, below, enabled, field, for, hysteresis, kind, name, notify, sensor, sensor_prefix"},
+          {"field": "notify.0", "detail": "neither an https:// webhook nor a URL Apprise can notify (github.com/caronc/apprise/wiki)"}]),
+    ],
+)  # fmt: skip
+def test_a_bad_rule_is_a_400_listing_every_problem_and_stores_nothing(app, client, body, errors):
+    response = client.post("/rules/", json=body)
+    assert response.status_code == 400
+    assert response.json["errors"] == errors
+    assert app.extensions["store"].alerts.rules() == []
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://169.254.169.254/latest/meta-data/", "https://metadata.google.internal/computeMetadata/v1/",
+     "http://[fe80::1]/hook", "json://169.254.10.10/hook", "http://[::ffff:169.254.169.254]/"],
+)  # fmt: skip
+def test_link_local_and_metadata_targets_are_refused(app_factory, url):
+    client = app_factory().test_client()
+    body = {"name": "x", "kind": "quiet", "sensor": "a", "for": "1m", "notify": [url]}
+    response = client.post("/rules/", json=body)
+    assert response.status_code == 400
+    assert response.json["errors"] == [
+        {
+            "field": "notify.0",
+            "detail": "link-local and metadata addresses are refused (ALERTS_ALLOW_LINK_LOCAL allows them)",
+        }
+    ]
+    allowed = app_factory(ALERTS_ALLOW_LINK_LOCAL=True).test_client()
+    assert allowed.post("/rules/", json=body).status_code == 201
+
+
+def test_rules_need_an_admin_key_and_alerts_a_read_key(app, client):
+    keys = {scope: app.extensions["keys"].create(scope, scope) for scope in ("read", "write", "admin")}
+    for scope in ("read", "write"):
+        assert client.get("/rules/", headers={"X-API-Key": keys[scope]}).status_code == 403
+    assert client.get("/rules/", headers={"X-API-Key": keys["admin"]}).status_code == 200
+    assert client.get("/alerts/", headers={"X-API-Key": keys["read"]}).status_code == 200
+
+
+# --- thresholds ----------------------------------------------------------------------------------
+
+
+def test_a_threshold_held_long_enough_fires_once_and_resolves_once_signed(app, client, receiver, clock):
+    made = client.post("/rules/", json=greenhouse_rule(receiver)).json
+    post(client, 4, 0)  # crossed: pending
+    post(client, 3, 5)
+    assert client.get("/alerts/").json == [
+        {"rule": {"_id": made["_id"], "name": "greenhouse too cold", "kind": "threshold", "condition": "value below 5 for 10m",
+                  "field": "value", "below": 5},
+         "sensor": "greenhouse", "state": "pending", "since": {"$date": "2026-03-01T10:00:00Z"}, "value": 3}
+    ]  # fmt: skip
+    post(client, 2.5, 10)  # held for 10 minutes: firing
+    clock.move_to(T0 + timedelta(minutes=10, seconds=1))
+    assert engine(app).deliver() == 1
+    post(client, 5.2, 12)  # back over 5, not by the hysteresis: still firing
+    post(client, 6, 13)  # resolved
+    assert engine(app).deliver() == 1
+    assert engine(app).deliver() == 0  # each notification once
+    (firing, firing_headers), (resolved, _) = received(receiver)
+    assert firing == {
+        "event": f"{made['_id']['$oid']}:greenhouse:3", "transition": "firing", "state": "firing",
+        "rule": {"id": made["_id"]["$oid"], "name": "greenhouse too cold", "kind": "threshold",
+                 "condition": "value below 5 for 10m"},
+        "sensor": "greenhouse", "value": 2.5, "reading_at": "2026-03-01T10:10:00Z",
+        "at": "2026-03-01T10:00:00Z", "sent_at": "2026-03-01T10:10:01Z",
+    }  # fmt: skip
+    assert (resolved["transition"], resolved["state"], resolved["value"]) == ("resolved", "ok", 6)
+    body = receiver.log[0][0].get_data()
+    assert firing_headers["X-Readings-Event"] == firing["event"]
+    assert verify(made["secret"], body, firing_headers["X-Readings-Signature"])
+    assert not verify("whsec_wrong", body, firing_headers["X-Readings-Signature"])
+    assert client.get("/alerts/").json == []
+
+
+def test_a_pending_threshold_fires_on_the_clock_without_another_reading(app, client, receiver, clock):
+    client.post("/rules/", json=greenhouse_rule(receiver))
+    post(client, 4, 0)
+    clock.move_to(T0 + timedelta(minutes=9))
+    engine(app).check()
+    assert client.get("/alerts/").json[0]["state"] == "pending"
+    clock.move_to(T0 + timedelta(minutes=10))
+    engine(app).check()
+    assert client.get("/alerts/").json[0]["state"] == "firing"
+    engine(app).deliver()
+    assert [body["transition"] for body, _ in received(receiver)] == ["firing"]
+
+
+def test_a_threshold_without_a_duration_fires_on_the_first_reading_and_a_recovery_before_is_silent(
+    app, client, receiver
+):
+    client.post("/rules/", json=greenhouse_rule(receiver, **{"for": None}) | {"hysteresis": 0})
+    post(client, 4, 0)
+    assert client.get("/alerts/").json[0]["state"] == "firing"
+    pending_only = greenhouse_rule(receiver, sensor="shed")
+    client.post("/rules/", json=pending_only)
+    post(client, 4, 0, sensor="shed")
+    post(client, 6, 5, sensor="shed")  # back before 10 minutes: never fired, nothing to say
+    engine(app).deliver()
+    assert [(body["sensor"], body["transition"]) for body, _ in received(receiver)] == [
+        ("greenhouse", "firing")
+    ]
+
+
+def test_readings_older_than_the_last_one_seen_do_not_move_the_state(app, client, receiver):
+    client.post("/rules/", json=greenhouse_rule(receiver, **{"for": None}) | {"hysteresis": 0})
+    post(client, 4, 10)
+    post(client, 9, 5)  # arrives late, from before: ignored
+    assert client.get("/alerts/").json[0]["state"] == "firing"
+
+
+def test_a_prefix_rule_watches_every_sensor_it_starts_and_disabled_rules_none(app, client, receiver):
+    client.post(
+        "/rules/", json=greenhouse_rule(receiver, sensor_prefix="house/", **{"for": None}) | {"hysteresis": 0}
+    )
+    client.post("/rules/", json=greenhouse_rule(receiver, sensor="shed", enabled=False, **{"for": None}))
+    for sensor in ("house/kitchen", "house/attic", "garden", "shed"):
+        post(client, 1, 0, sensor=sensor)
+    assert sorted(alert["sensor"] for alert in client.get("/alerts/").json) == [
+        "house/attic",
+        "house/kitchen",
+    ]
+
+
+# --- quiet sensors ----------------------------------------------------------------------------------
+
+
+def test_a_quiet_sensor_is_reported_and_resolves_when_it_reports_again(app, client, receiver, clock):
+    client.post("/rules/", json={"name": "silent", "kind": "quiet", "sensor_prefix": "", "for": "30m",
+                                 "notify": [receiver.url_for("/hook")]})  # fmt: skip
+    post(client, 20, 0, sensor="freezer")
+    clock.move_to(T0 + timedelta(minutes=29))
+    engine(app).check()
+    assert client.get("/alerts/").json == []
+    clock.move_to(T0 + timedelta(minutes=31))
+    engine(app).check()
+    engine(app).check()  # checked again: still one notification
+    [alert] = client.get("/alerts/").json
+    assert (alert["sensor"], alert["state"], alert["rule"]["condition"]) == (
+        "freezer",
+        "firing",
+        "no reading for 30m",
+    )
+    post(client, 21, 32, sensor="freezer")  # it reports again: resolved at once
+    engine(app).deliver()
+    assert [(body["transition"], body["sensor"]) for body, _ in received(receiver)] == [
+        ("firing", "freezer"),
+        ("resolved", "freezer"),
+    ]
+
+
+def test_the_periodic_jobs_report_a_quiet_sensor(app, client, receiver, clock):
+    from flask_rest_service import jobs
+
+    client.post("/rules/", json={"name": "silent", "kind": "quiet", "sensor": "freezer", "for": "30m",
+                                 "notify": [receiver.url_for("/hook")]})  # fmt: skip
+    post(client, 20, 0, sensor="freezer")
+    clock.move_to(T0 + timedelta(minutes=31))
+    assert app.test_cli_runner().invoke(args=["run-jobs"]).output == "done: {}\nnotifications tried: 1\n"
+    assert jobs.run_once(app) == {}
+    assert [body["transition"] for body, _ in received(receiver)] == ["firing"]
+
+
+# --- exactly once, whatever the processes ---------------------------------------------------------
+
+
+def test_two_processes_seeing_the_same_change_send_one_notification(app_factory, receiver, clock):
+    # Two apps on one store stand for two workers or dynos.
+    first, second = app_factory(RATE_LIMIT=None), app_factory(RATE_LIMIT=None)
+    first.test_client().post("/rules/", json=greenhouse_rule(receiver, **{"for": None}) | {"hysteresis": 0})
+    start = threading.Barrier(2)
+
+    def report(app, value):
+        start.wait(timeout=5)
+        post(app.test_client(), value, 0 if value == 4 else 1)
+
+    threads = [threading.Thread(target=report, args=(app, value)) for app, value in ((first, 4), (second, 3))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    start = threading.Barrier(2)
+
+    def check(app):
+        start.wait(timeout=5)
+        engine(app).check()
+        engine(app).deliver()
+
+    threads = [threading.Thread(target=check, args=(app,)) for app in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    [rule] = first.extensions["store"].alerts.rules()
+    assert [event["transition"] for event in first.extensions["store"].alerts.events(rule["_id"], 10)] == [
+        "firing"
+    ]
+    assert [body["transition"] for body, _ in received(receiver)] == ["firing"]
+
+
+def test_a_delivery_is_claimed_by_one_process(app_factory, receiver, clock):
+    first, second = app_factory(RATE_LIMIT=None), app_factory(RATE_LIMIT=None)
+    first.test_client().post("/rules/", json=greenhouse_rule(receiver, **{"for": None}))
+    post(first.test_client(), 1, 0)
+    assert engine(first).deliver() + engine(second).deliver() == 1
+    assert len(receiver.log) == 1
+
+
+# --- deliveries ---------------------------------------------------------------------------------------
+
+
+def test_a_failed_delivery_is_tried_again_later_and_its_outcome_kept(app, client, httpserver, clock):
+    httpserver.expect_ordered_request("/hook").respond_with_data("down", status=503)
+    httpserver.expect_ordered_request("/hook").respond_with_data("ok")
+    made = client.post("/rules/", json=greenhouse_rule(httpserver, **{"for": None})).json
+    post(client, 1, 0)
+    assert engine(app).deliver() == 1
+    [event] = client.get(f"/rules/{made['_id']['$oid']}/events").json
+    assert event["deliveries"] == [{"target": "http://localhost/…", "status": "queued", "attempts": 1,
+                                    "next_at": {"$date": "2026-03-01T10:00:30Z"}, "last_error": "HTTP 503",
+                                    "delivered_at": None}]  # fmt: skip
+    clock.move_to(T0 + timedelta(seconds=29))
+    assert engine(app).deliver() == 0  # not yet
+    clock.move_to(T0 + timedelta(seconds=30))
+    assert engine(app).deliver() == 1
+    [event] = client.get(f"/rules/{made['_id']['$oid']}/events").json
+    assert {key: event[key] for key in ("sensor", "transition", "state", "value")} == {
+        "sensor": "greenhouse",
+        "transition": "firing",
+        "state": "firing",
+        "value": 1,
+    }
+    assert event["deliveries"][0] | {"next_at": None} == {"target": "http://localhost/…", "status": "delivered", "attempts": 2,
+                                                          "next_at": None, "last_error": None,
+                                                          "delivered_at": {"$date": "2026-03-01T10:00:30Z"}}  # fmt: skip
+
+
+def test_a_delivery_that_keeps_failing_stops_after_its_tries(app, client, httpserver, clock):
+    httpserver.expect_request("/hook").respond_with_data("no", status=500)
+    made = client.post("/rules/", json=greenhouse_rule(httpserver, **{"for": None})).json
+    post(client, 1, 0)
+    when = T0
+    for wait in (0, *engine_module.BACKOFF_SECONDS):
+        when += timedelta(seconds=wait)
+        clock.move_to(when)
+        assert engine(app).deliver() == 1
+    clock.move_to(when + timedelta(days=1))
+    assert engine(app).deliver() == 0
+    [event] = client.get(f"/rules/{made['_id']['$oid']}/events").json
+    assert (event["deliveries"][0]["status"], event["deliveries"][0]["attempts"]) == ("failed", 6)
+
+
+def test_a_webhook_that_redirects_is_not_followed(app, client, httpserver):
+    httpserver.expect_request("/hook").respond_with_data(
+        "", status=302, headers={"Location": "http://169.254.169.254/"}
+    )
+    made = client.post("/rules/", json=greenhouse_rule(httpserver, **{"for": None})).json
+    post(client, 1, 0)
+    engine(app).deliver()
+    [event] = client.get(f"/rules/{made['_id']['$oid']}/events").json
+    assert event["deliveries"][0]["last_error"] == "HTTP 302"
+    assert len(httpserver.log) == 1
+
+
+def test_apprise_urls_are_delivered_by_apprise(app, client, httpserver):
+    httpserver.expect_request("/apprise", method="POST").respond_with_data("ok")
+    target = f"json://{httpserver.host}:{httpserver.port}/apprise"
+    client.post("/rules/", json=greenhouse_rule(httpserver, notify=[target], **{"for": None}))
+    post(client, 1, 0)
+    assert engine(app).deliver() == 1
+    [(body, _)] = received(httpserver)
+    assert body["title"] == "FIRING: greenhouse too cold: greenhouse, value below 5 (value 1)"
+    assert body["type"] == "failure"
+
+
+def test_a_target_that_now_resolves_to_a_link_local_address_is_not_sent_to(
+    app, client, receiver, monkeypatch
+):
+    client.post("/rules/", json=greenhouse_rule(receiver, **{"for": None}))
+    post(client, 1, 0)
+    monkeypatch.setattr("socket.getaddrinfo", lambda *args, **kwargs: [(2, 1, 6, "", ("169.254.169.254", 0))])
+    engine(app).deliver()
+    [rule] = app.extensions["store"].alerts.rules()
+    [event] = app.extensions["store"].alerts.events(rule["_id"], 1)
+    assert (
+        event["deliveries"][0]["last_error"]
+        == "refused: the target resolves to a link-local or metadata address"
+    )
+    assert receiver.log == []
+
+
+def test_the_history_is_bounded(app, client, receiver, monkeypatch):
+    made = client.post("/rules/", json=greenhouse_rule(receiver, **{"for": None}) | {"hysteresis": 0}).json
+    for minute in range(6):
+        post(client, 1 if minute % 2 == 0 else 9, minute)  # fires, resolves, ...
+    assert len(client.get(f"/rules/{made['_id']['$oid']}/events").json) == 6
+    assert app.extensions["store"].alerts.prune(keep=4) == 2
+    events = client.get(f"/rules/{made['_id']['$oid']}/events").json
+    assert [event["_id"].rsplit(":", 1)[1] for event in events] == ["6", "5", "4", "3"]  # the newest
+
+
+# --- what ingest costs ------------------------------------------------------------------------------
+
+
+def test_with_no_rule_ingest_asks_nothing_of_the_alert_store(app, client, monkeypatch):
+    asked = []
+    monkeypatch.setattr(app.extensions["store"].alerts, "state", lambda *args: asked.append(args))
+    post(client, 1, 0)
+    client.post("/readings/", json=[{"sensor": f"s{n}", "value": n} for n in range(50)])
+    assert asked == []
+
+
+def test_a_rule_made_by_another_process_is_seen_once_the_cache_expires(app_factory, receiver, monkeypatch):
+    monkeypatch.setattr(engine_module, "RULES_CACHE_SECONDS", 0)
+    first, second = app_factory(RATE_LIMIT=None), app_factory(RATE_LIMIT=None)
+    post(first.test_client(), 1, 0)  # the rules (none) are now cached
+    second.test_client().post("/rules/", json=greenhouse_rule(receiver, **{"for": None}))
+    post(first.test_client(), 1, 1)
+    assert first.test_client().get("/alerts/").json[0]["state"] == "firing"
+
+
+# --- the CLI ----------------------------------------------------------------------------------------
+
+
+def test_rules_from_the_cli(app, receiver, tmp_path):
+    body = tmp_path / "rule.json"
+    body.write_text(json.dumps(greenhouse_rule(receiver)))
+    runner = app.test_cli_runner()
+    made = runner.invoke(args=["rules", "create", str(body)])
+    assert made.exit_code == 0, made.output
+    oid = made.output.split()[2]
+    assert made.output.splitlines()[-1].startswith("whsec_")
+    listed = runner.invoke(args=["rules", "list"]).output
+    assert listed == f"{oid}\tgreenhouse too cold\tgreenhouse\tvalue below 5 for 10m\thttp://localhost/…\n"
+    bad = runner.invoke(args=["rules", "create", "-"], input='{"name": "x"}')
+    assert bad.exit_code == 1 and "kind: required: one of threshold, quiet" in bad.output
+    assert runner.invoke(args=["rules", "delete", oid]).output == f"deleted rule {oid}\n"
+    assert runner.invoke(args=["rules", "list"]).output == ""
