@@ -324,11 +324,28 @@ def test_two_processes_seeing_the_same_change_send_one_notification(app_factory,
     assert [body["transition"] for body, _ in received(receiver)] == ["firing"]
 
 
-def test_a_delivery_is_claimed_by_one_process(app_factory, receiver, clock):
+def test_a_delivery_is_claimed_by_one_process(app_factory, receiver, clock, monkeypatch):
+    # Both processes find the delivery due before either takes it: only the
+    # claim keeps it to one.
     first, second = app_factory(RATE_LIMIT=None), app_factory(RATE_LIMIT=None)
     first.test_client().post("/rules/", json=greenhouse_rule(receiver, **{"for": None}))
     post(first.test_client(), 1, 0)
-    assert engine(first).deliver() + engine(second).deliver() == 1
+    both_looked = threading.Barrier(2)
+    for app in (first, second):
+        alerts = app.extensions["store"].alerts
+        monkeypatch.setattr(
+            alerts, "due", lambda now, limit, real=alerts.due: [real(now, limit), both_looked.wait(5)][0]
+        )
+    tried = []
+    threads = [
+        threading.Thread(target=lambda app=app: tried.append(engine(app).deliver()))
+        for app in (first, second)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert sorted(tried) == [0, 1]
     assert len(receiver.log) == 1
 
 
@@ -462,3 +479,27 @@ def test_rules_from_the_cli(app, receiver, tmp_path):
     assert bad.exit_code == 1 and "kind: required: one of threshold, quiet" in bad.output
     assert runner.invoke(args=["rules", "delete", oid]).output == f"deleted rule {oid}\n"
     assert runner.invoke(args=["rules", "list"]).output == ""
+
+
+def test_a_state_moves_only_from_the_version_it_was_read_at(app):
+    # Two processes read version 1 and both want it firing: one writes it and
+    # its event, the other is told it lost and writes nothing.
+    from flask_rest_service.alerts.machine import State
+
+    alerts = app.extensions["store"].alerts
+    rule = ObjectId()
+    assert alerts.transition(rule, "k", State(), State(state="pending"), None)
+    read = alerts.state(rule, "k")
+    assert read.version == 1
+    event = {
+        "sensor": "k",
+        "transition": "firing",
+        "state": "firing",
+        "at": T0.replace(tzinfo=None),
+        "deliveries": [],
+    }
+    assert alerts.transition(rule, "k", read, State(state="firing"), event) is True
+    assert alerts.transition(rule, "k", read, State(state="firing"), event) is False
+    assert alerts.transition(rule, "k", State(), State(state="ok"), None) is False  # "never written": it was
+    assert (alerts.state(rule, "k").state, alerts.state(rule, "k").version) == ("firing", 2)
+    assert [e["_id"] for e in alerts.events(rule, 10)] == [f"{rule}:k:2"]

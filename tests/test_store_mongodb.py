@@ -155,7 +155,27 @@ def test_an_event_a_dying_process_left_in_its_state_is_published_once(build, mon
         alerts.transition(rule_id, "k", State(state="firing", version=1), State(), None) is False
     )  # not moved past it
     monkeypatch.undo()
+    read = alerts.state(rule_id, "k")  # the next to read the state publishes it
+    assert [e["_id"] for e in alerts.events(rule_id, 10)] == [f"{rule_id}:k:1"]
+    assert alerts.publish() == 0  # and once only
+    assert alerts.transition(rule_id, "k", read, State(), None)
+
+
+def test_the_jobs_publish_what_no_reader_has(build, monkeypatch):
+    from flask_rest_service.alerts.machine import State
+
+    alerts = build().extensions["store"].alerts
+    rule_id = ObjectId()
+    event = {
+        "sensor": "k",
+        "transition": "firing",
+        "state": "firing",
+        "at": datetime(2026, 1, 1),
+        "deliveries": [],
+    }
+    monkeypatch.setattr(alerts, "_publish", lambda doc: None)
+    alerts.transition(rule_id, "k", State(), State(state="firing"), event)
+    monkeypatch.undo()
     assert alerts.publish() == 1
     assert alerts.publish() == 0
     assert [e["_id"] for e in alerts.events(rule_id, 10)] == [f"{rule_id}:k:1"]
-    assert alerts.transition(rule_id, "k", alerts.state(rule_id, "k"), State(), None)
