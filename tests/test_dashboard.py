@@ -1,8 +1,10 @@
 """GET /dashboard, driven in headless Chromium (Debian's package) with Playwright.
 
-Readings are seeded through the API, the page is opened as a person would,
-and what it shows is checked: the sensors, the chart's points, a refresh, the
-key prompt, a download. Screenshots go to test-artifacts/.
+Readings and alert rules are made through the API, the page is opened as a
+person would, and what it shows is checked: the overview (each sensor's
+state, firing first, and its day as a sparkline), a sensor's chart with its
+alerts drawn, a refresh, the key prompt, a download. Screenshots go to
+test-artifacts/.
 
 Deterministic and bounded: the page's clock is set to the time the test
 seeded around (Playwright's page.clock), so "3 min ago" and the chart's
@@ -171,12 +173,13 @@ def test_ranges_change_the_buckets(serve, page, now):
 
 
 def test_an_older_answer_arriving_last_does_not_replace_the_chart(serve, page, now):
-    # Hold every stats request; choosing 1 h while the 24 h chart loads cancels
-    # the 24 h request, so its answer, released last, is never drawn.
+    # Hold every stats request of the chart (the overview's hourly ones pass);
+    # choosing 1 h while the 24 h chart loads cancels the 24 h request, so its
+    # answer, released last, is never drawn.
     app, url = serve(DASHBOARD_REFRESH_SECONDS=600)  # no timed refresh adds a request
     seed(app, now)
     held, failed = [], []
-    page.route("**/readings/stats?*", lambda route: held.append(route))
+    page.route("**/readings/stats?*", lambda route: hold_but_sparklines(route, held))
     page.on("requestfailed", lambda request: failed.append(request.url))
     page.goto(url + "/dashboard")
     page.locator('#sensors li[data-sensor="kitchen"] button').click()
@@ -193,6 +196,14 @@ def test_an_older_answer_arriving_last_does_not_replace_the_chart(serve, page, n
     assert page.locator("#chart").get_attribute("data-points") == str(
         expected_points(kitchen_times(now), now, 60, timedelta(hours=1))
     )
+
+
+def hold_but_sparklines(route, held):
+    """Hold a stats request, unless it is one of the overview's sparklines (hourly)."""
+    if "interval=1h" in route.request.url:
+        route.continue_()
+    else:
+        held.append(route)
 
 
 # Counts the page's API requests as it makes them: how many have started and
@@ -554,3 +565,146 @@ def test_a_sensor_without_dated_readings_has_no_age(serve, page, now):
     assert '{"timestamp":"yesterday"}' in cells[1]
     text = page.locator("body").inner_text()
     assert "NaN" not in text and "Invalid Date" not in text
+
+
+# --- the overview and alerts ------------------------------------------------------
+
+
+def post_rule(app, key=None, **rule):
+    """Make an alert rule through the API (an admin key when keys are on)."""
+    headers = {"X-API-Key": key} if key else {}
+    made = app.test_client().post("/rules/", json={"notify": [], **rule}, headers=headers)
+    assert made.status_code == 201, made.json
+    return made.json
+
+
+def post_readings(app, sensor, values, key=None):
+    """Readings of one sensor: {timestamp: value}."""
+    headers = {"X-API-Key": key} if key else {}
+    batch = [{"sensor": sensor, "type": "temperature", "value": v, "timestamp": t.isoformat()}
+             for t, v in values.items()]  # fmt: skip
+    assert app.test_client().post("/readings/", json=batch, headers=headers).status_code == 201
+
+
+def seed_alerts(app, now, key=None, admin=None):
+    """kitchen and attic (seed()), greenhouse gone below 5 (firing), cellar above 80 (pending for 1h)."""
+    seed(app, now, key)
+    post_rule(app, admin, name="greenhouse too cold", kind="threshold", sensor="greenhouse", below=5)
+    post_rule(app, admin, name="cellar damp", kind="threshold", sensor="cellar", above=80, **{"for": "1h"})
+    post_readings(app, "greenhouse", {now - timedelta(hours=3): 8, now - timedelta(minutes=20): 3}, key)
+    post_readings(app, "cellar", {now - timedelta(minutes=5): 85}, key)
+
+
+def rows(page):
+    """The sensor list as shown: (name, state) from top to bottom."""
+    items = page.locator("#sensors li")
+    return list(zip(items.evaluate_all("(all) => all.map((li) => li.dataset.sensor)"),
+                    items.evaluate_all("(all) => all.map((li) => li.dataset.state)"), strict=True))  # fmt: skip
+
+
+def test_the_overview_lists_firing_then_pending_then_the_rest_with_states_in_words(serve, page, now):
+    app, url = serve()
+    seed_alerts(app, now)
+    page.goto(url + "/dashboard")
+    page.locator("#sensors li .spark").first.wait_for()
+    assert rows(page) == [("greenhouse", "firing"), ("cellar", "pending"), ("attic", "ok"), ("kitchen", "ok")]
+    states = page.locator("#sensors li .state").all_inner_texts()
+    assert states == ["Firing greenhouse too cold", "Pending cellar damp", "OK", "OK"]
+    assert page.locator("#summary").inner_text() == "1 firing · 1 pending · 2 OK"
+    assert page.locator('#sensors li[data-sensor="greenhouse"] .value').inner_text() == "3 temperature"
+    assert page.locator("#detail").is_hidden()
+    shoot(page, "dashboard-overview.png")
+
+
+def hour_buckets(times, now):
+    """The page's sparkline: which of its 24 hourly buckets hold readings, and in how many runs."""
+    until = math.ceil(now.timestamp() / 3600) * 3600
+    full = sorted(
+        {
+            (int(t.timestamp()) - (until - 86400)) // 3600
+            for t in times
+            if until - 86400 <= t.timestamp() < until
+        }
+    )
+    runs = sum(1 for i, b in enumerate(full) if i == 0 or full[i - 1] != b - 1)
+    return len(full), runs
+
+
+def test_the_overview_draws_each_sensor_s_day_one_point_an_hour_with_gaps(serve, page, now):
+    app, url = serve()
+    # Ten past the hour, 1, 2, 5, 6 and 8 hours back: five hours in three runs (and one day too old).
+    hour = now.replace(minute=0, second=0)
+    times = [hour - timedelta(hours=h) + timedelta(minutes=10) for h in (1, 2, 5, 6, 8, 30)]
+    post_readings(app, "shed", {t: 10 + i for i, t in enumerate(times)})
+    page.goto(url + "/dashboard")
+    spark = page.locator('#sensors li[data-sensor="shed"] svg.spark')
+    spark.wait_for()
+    points, runs = hour_buckets(times, now)
+    assert (points, runs) == (5, 3)
+    assert spark.get_attribute("data-buckets") == "24"
+    assert spark.get_attribute("data-points") == str(points)
+    assert spark.locator("path.run").count() == runs  # an empty hour breaks the line
+    assert spark.get_attribute("aria-label").startswith(f"last 24 h: {points} of 24 hours with readings")
+
+
+def test_the_overview_asks_for_every_sensor_s_day_at_once(serve, page, now):
+    # One /sensors/, one /alerts/, then one stats request per sensor, all in
+    # flight together (held here until every one has started).
+    app, url = serve(DASHBOARD_REFRESH_SECONDS=600)
+    seed_alerts(app, now)
+    page.add_init_script(COUNT_FETCHES)
+    held = []
+    page.route("**/readings/stats?*", lambda route: held.append(route))
+    page.goto(url + "/dashboard")
+    wait_until(page, lambda: len(held) == 4, "a stats request for each of the 4 sensors")
+    fetches = page.evaluate("window.fetches")
+    assert {path: seen["started"] for path, seen in fetches.items()} == {
+        "/sensors/": 1,
+        "/alerts/": 1,
+        "/readings/stats": 4,
+    }
+    assert fetches["/readings/stats"]["most"] == 4
+    asked = sorted(parse_qs(urlsplit(r.request.url).query)["sensor"][0] for r in held)
+    assert asked == ["attic", "cellar", "greenhouse", "kitchen"]
+    assert {parse_qs(urlsplit(r.request.url).query)["interval"][0] for r in held} == {"1h"}
+    for route in held:
+        route.continue_()
+    page.locator("#sensors li .spark").first.wait_for()
+    assert page.locator("#sensors li .spark").count() == 4
+
+
+def test_choosing_a_sensor_cancels_the_overview_s_requests(serve, page, now):
+    # The second refresh's sparkline requests are held; choosing a sensor then
+    # cancels them, and the chart is drawn without waiting for them.
+    app, url = serve(DASHBOARD_REFRESH_SECONDS=1)
+    seed(app, now)
+    passed, held, failed = [], [], []
+
+    def route(route):
+        if "interval=1h" not in route.request.url or len(passed) < 2:
+            passed.append(route.request.url)
+            route.continue_()
+        else:
+            held.append(route)
+
+    page.route("**/readings/stats?*", route)
+    page.on("requestfailed", lambda request: failed.append(request.url))
+    page.goto(url + "/dashboard")
+    page.locator('#sensors li[data-sensor="kitchen"] .spark').wait_for()
+    wait_until(page, lambda: len(held) == 2, "the next refresh's sparklines")
+    page.locator('#sensors li[data-sensor="kitchen"] button').click()
+    wait_until(page, lambda: all(r.request.url in failed for r in held), "the sparklines cancelled")
+    page.wait_for_function("document.querySelector('#chart').dataset.points !== undefined")
+    assert page.locator("#sensors li .spark").count() == 0  # beside a chart, the list is compact
+
+
+def test_all_sensors_returns_to_the_overview(serve, page, now):
+    app, url = serve()
+    seed_alerts(app, now)
+    page.goto(url + "/dashboard?sensor=kitchen")
+    page.wait_for_function("document.querySelector('#chart').dataset.points !== undefined")
+    page.click("#overview")
+    page.locator("#sensors li .spark").first.wait_for()
+    assert page.url == url + "/dashboard"
+    assert page.locator("#detail").is_hidden() and page.title() == "Sensor readings"
+    assert page.locator("#sensors li .spark").count() == 4

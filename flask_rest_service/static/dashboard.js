@@ -97,30 +97,167 @@ function element(tag, attributes, text) {
   return node;
 }
 
+// --- alerts ------------------------------------------------------------------
+
+// /alerts/ lists each rule and sensor not ok: "firing" or "pending". A sensor's
+// state is its worst; a sensor with none is "ok".
+const STATES = { firing: { rank: 0, word: "Firing" }, pending: { rank: 1, word: "Pending" }, ok: { rank: 2, word: "OK" } };
+
+function alertsBySensor(alerts) {
+  const found = new Map();
+  for (const alert of alerts) {
+    if (!found.has(alert.sensor)) found.set(alert.sensor, []);
+    found.get(alert.sensor).push(alert);
+  }
+  return found;
+}
+
+function worst(alerts) {
+  if (alerts.some((alert) => alert.state === "firing")) return "firing";
+  return alerts.length ? "pending" : "ok";
+}
+
+// The limit a chart of `field` can draw: a threshold rule's on that field, else null.
+function limitOf(alert, field) {
+  const rule = alert.rule;
+  if (rule.kind !== "threshold" || rule.field !== field) return null;
+  const limit = isNumber(rule.above) ? rule.above : rule.below;
+  return isNumber(limit) ? limit : null;
+}
+
+// When an alert's marked span starts: a quiet sensor's from its last reading,
+// a threshold's from when it entered its state.
+function spanStart(alert, last) {
+  return alert.rule.kind === "quiet" ? last : date(alert.since);
+}
+
+// "Firing" and the rule names; a rule in a milder state than the sensor's says which.
+function stateText(sensorState, alerts) {
+  const badge = element("span", { class: `badge ${sensorState}` }, STATES[sensorState].word);
+  const names = alerts.map((alert) => alert.rule.name + (alert.state === sensorState ? "" : ` (${alert.state})`));
+  const text = element("span", { class: "state" }, "");
+  text.append(badge);
+  if (names.length) text.append(" ", element("span", { class: "rules" }, names.join(", ")));
+  return text;
+}
+
 // --- sensors -----------------------------------------------------------------
 
-function renderSensors(sensors) {
-  const list = $("sensors");
-  const items = sensors.map((entry) => {
+// Firing sensors first, then pending, then the rest, each group by name. A
+// sensor with an alert but no stored reading (deleted since) is still listed.
+function sensorRows(sensors, alerts) {
+  const bySensor = alertsBySensor(alerts);
+  const entries = sensors.slice();
+  for (const name of bySensor.keys()) {
+    if (!sensors.some((entry) => entry.sensor === name)) entries.push({ sensor: name, count: 0, last: null, latest: null });
+  }
+  const rows = entries.map((entry) => {
+    const own = bySensor.get(entry.sensor) || [];
+    return { entry, alerts: own, state: worst(own) };
+  });
+  const byName = (a, b) => (a.entry.sensor < b.entry.sensor ? -1 : a.entry.sensor > b.entry.sensor ? 1 : 0);
+  return rows.sort((a, b) => STATES[a.state].rank - STATES[b.state].rank || byName(a, b));
+}
+
+function unitOf(latest) {
+  const unit = typeof latest.unit === "string" ? latest.unit : "";
+  return [unit, typeof latest.type === "string" ? latest.type : ""].filter(Boolean).join(" ");
+}
+
+// sparks: each sensor's last 24 h from /readings/stats (the overview), or null (a sensor is shown).
+function renderSensors(rows, sparks) {
+  const items = rows.map(({ entry, alerts, state: sensorState }) => {
     const last = date(entry.last); // null: none of its readings has a date, so no age either
     const quiet = last !== null && Date.now() - last.getTime() > QUIET_MINUTES * 60e3;
     const latest = entry.latest || {};
-    const li = element("li", { "data-sensor": entry.sensor });
+    const li = element("li", { "data-sensor": entry.sensor, "data-state": sensorState, class: sensorState });
     if (quiet) li.classList.add("quiet");
     if (entry.sensor === state.sensor) li.classList.add("selected");
     const button = element("button", { type: "button" });
+    const unit = unitOf(latest);
+    button.append(element("span", { class: "name" }, entry.sensor), stateText(sensorState, alerts));
+    if (sparks && sparks.has(entry.sensor)) button.append(sparkline(sparks.get(entry.sensor), alerts, last));
+    const age = last ? `last ${ago(last)}` : entry.count ? "no dated readings" : "no readings stored";
     button.append(
-      element("span", { class: "name" }, entry.sensor),
-      element("span", { class: "value" }, formatNumber(latest.value) + (latest.type ? ` ${latest.type}` : "")),
+      element("span", { class: "value" }, formatNumber(latest.value) + (unit ? ` ${unit}` : "")),
       element("span", { class: "meta" },
-        `${quiet ? "quiet · " : ""}${last ? `last ${ago(last)}` : "no dated readings"} · ${entry.count.toLocaleString()} reading${entry.count === 1 ? "" : "s"}`),
+        `${quiet ? "quiet · " : ""}${age} · ${entry.count.toLocaleString()} reading${entry.count === 1 ? "" : "s"}`),
     );
     button.addEventListener("click", () => select(entry.sensor));
     li.append(button);
     return li;
   });
-  list.replaceChildren(...items);
-  $("no-sensors").hidden = sensors.length > 0;
+  $("sensors").replaceChildren(...items);
+  $("no-sensors").hidden = rows.length > 0;
+  const counts = { firing: 0, pending: 0, ok: 0 };
+  for (const row of rows) counts[row.state] += 1;
+  $("summary").textContent = rows.length
+    ? `${counts.firing} firing · ${counts.pending} pending · ${counts.ok} OK`
+    : "";
+}
+
+// --- sparkline ------------------------------------------------------------------
+
+const SPARK = { hours: 24, width: 160, height: 36, pad: 3 };
+
+// A bucket's figure: its average, or the middle of its band when the sum overflowed.
+function bucketValue(b) {
+  if (!(b.count > 0)) return null;
+  if (isNumber(b.avg)) return b.avg;
+  return isNumber(b.min) && isNumber(b.max) ? b.min / 2 + b.max / 2 : null;
+}
+
+// The last 24 h of a sensor in a few pixels: one point per hour, a gap for an
+// empty hour, its firing or pending alerts shaded from when they started and
+// their limits dashed (the scale takes them in, so they always show).
+function sparkline(stats, alerts, last) {
+  const { width, height, pad } = SPARK;
+  const since = date(stats.since).getTime();
+  const until = date(stats.until).getTime();
+  const buckets = stats.buckets.map((b) => ({ t: date(b.start).getTime(), v: bucketValue(b) }));
+  const limits = alerts.map((alert) => ({ alert, limit: limitOf(alert, stats.field) })).filter((l) => l.limit !== null);
+  const shown = buckets.filter((b) => b.v !== null);
+  const all = shown.map((b) => b.v).concat(limits.map((l) => l.limit));
+  // Stretched to the row's width (preserveAspectRatio none); the CSS keeps strokes even.
+  const svg = element("svg", { class: "spark", viewBox: `0 0 ${width} ${height}`, preserveAspectRatio: "none", role: "img" });
+  svg.dataset.points = String(shown.length);
+  svg.dataset.buckets = String(buckets.length);
+  const step = (until - since) / (buckets.length || 1);
+  const at = (t) => pad + ((Math.min(Math.max(t, since), until) - since) / (until - since)) * (width - 2 * pad);
+  const low = Math.min(...all);
+  const high = Math.max(...all);
+  // Halves: high - low overflows for values across ±1.7e308.
+  const y = (v) => (high === low ? height / 2 : pad + (1 - (v / 2 - low / 2) / (high / 2 - low / 2)) * (height - 2 * pad));
+
+  const nodes = [];
+  for (const alert of alerts) {
+    const start = spanStart(alert, last);
+    if (start === null) continue;
+    const left = at(start.getTime());
+    const right = at(Date.now());
+    if (right > left) nodes.push(element("rect", { class: `span ${alert.state}`, x: left, y: 0, width: right - left, height }));
+  }
+  for (const { alert, limit } of limits) {
+    nodes.push(element("line", { class: `limit ${alert.state}`, x1: pad, x2: width - pad, y1: y(limit), y2: y(limit) }));
+  }
+  let run = [];
+  const runs = [];
+  for (const b of buckets) {
+    if (b.v !== null) run.push(b);
+    else if (run.length) { runs.push(run); run = []; }
+  }
+  if (run.length) runs.push(run);
+  // A lone hour is a dot: a zero-length line with round caps.
+  for (const r of runs) {
+    const d = r.map((b, i) => `${i ? "L" : "M"}${at(b.t + step / 2).toFixed(1)},${y(b.v).toFixed(1)}`).join("") + (r.length === 1 ? "h0" : "");
+    nodes.push(element("path", { class: r.length === 1 ? "run lone" : "run", d }));
+  }
+  svg.replaceChildren(...nodes);
+  svg.dataset.runs = String(runs.length);
+  svg.setAttribute("aria-label", shown.length
+    ? `last 24 h: ${shown.length} of ${buckets.length} hours with readings, from ${formatNumber(Math.min(...shown.map((b) => b.v)))} to ${formatNumber(Math.max(...shown.map((b) => b.v)))}`
+    : "no readings in the last 24 h");
+  return svg;
 }
 
 // --- chart -------------------------------------------------------------------
@@ -348,34 +485,46 @@ function refreshNow() {
   });
 }
 
+// The hour-aligned window of `count` buckets of `interval` ending at the next edge after now.
+function bucketWindow(interval, count) {
+  const width = intervalMs(interval);
+  const until = new Date(Math.ceil(Date.now() / width) * width);
+  return { since: new Date(until.getTime() - count * width), until };
+}
+
+function statsPath(sensor, interval, count) {
+  const { since, until } = bucketWindow(interval, count);
+  return `/readings/stats?${query({ sensor, interval, since: since.toISOString(), until: until.toISOString(), fill: "null" })}`;
+}
+
 async function refresh(signal) {
   const call = (path) => api(path, signal).then((response) => response.json());
   try {
-    // The three requests at once: a refresh takes as long as the slowest, not the sum.
-    let detail = null;
-    const requests = [call("/sensors/")];
-    if (state.sensor) {
+    // The requests at once: a refresh takes as long as the slowest, not the sum.
+    const sensor = state.sensor;
+    const requests = [call("/sensors/"), call("/alerts/")];
+    if (sensor) {
       const range = RANGES[state.range];
-      // End at the next bucket boundary: exactly range / interval buckets, the last one "now".
-      const width = intervalMs(range.interval);
-      const until = new Date(Math.ceil(Date.now() / width) * width);
-      const since = new Date(until.getTime() - range.ms);
-      const sensor = state.sensor;
-      requests.push(
-        call(`/readings/stats?${query({ sensor, interval: range.interval, since: since.toISOString(), until: until.toISOString(), fill: "null" })}`),
-        call(`/readings/?${query({ sensor, limit: 20 })}`),
-      );
+      // Exactly range / interval buckets, the last one "now".
+      requests.push(call(statsPath(sensor, range.interval, range.ms / intervalMs(range.interval))), call(`/readings/?${query({ sensor, limit: 20 })}`));
     }
-    const [sensors, stats, latest] = await Promise.all(requests);
+    const [sensors, alerts, stats, latest] = await Promise.all(requests);
+    // The overview: each sensor's last 24 h, one request per sensor, all at once.
+    let sparks = null;
+    if (!sensor) {
+      const days = await Promise.all(sensors.map((entry) => call(statsPath(entry.sensor, "1h", SPARK.hours))));
+      sparks = new Map(sensors.map((entry, i) => [entry.sensor, days[i]]));
+    }
     if (signal.aborted) return;
-    if (state.sensor) detail = { stats, latest, known: sensors.some((entry) => entry.sensor === state.sensor) };
     // Draw only once everything has arrived: no half-updated page, no flicker.
-    renderSensors(sensors);
-    if (detail) {
-      showKnown(detail.known);
-      if (detail.known) {
-        renderChart(detail.stats);
-        renderLatest(detail.latest);
+    const rows = sensorRows(sensors, alerts);
+    renderSensors(rows, sparks);
+    if (sensor) {
+      const known = sensors.find((entry) => entry.sensor === sensor);
+      showKnown(Boolean(known));
+      if (known) {
+        renderChart(stats);
+        renderLatest(latest);
       }
     }
     say("", false);
@@ -416,15 +565,18 @@ function showKnown(known) {
 // new page, and Back should leave the dashboard rather than step through sensors.
 function showInAddress(sensor) {
   const url = new URL(location.href);
-  url.searchParams.set("sensor", sensor);
+  if (sensor === null) url.searchParams.delete("sensor");
+  else url.searchParams.set("sensor", sensor);
   history.replaceState(history.state, "", url);
 }
 
+// A sensor, or null: the overview (every sensor with its day and its alerts).
 function select(sensor) {
   state.sensor = sensor;
-  $("detail").hidden = false;
-  $("detail-title").textContent = sensor;
-  document.title = `${sensor} · Sensor readings`;
+  document.body.classList.toggle("overview", sensor === null);
+  $("detail").hidden = sensor === null;
+  $("detail-title").textContent = sensor || "";
+  document.title = sensor === null ? "Sensor readings" : `${sensor} · Sensor readings`;
   for (const li of $("sensors").children) li.classList.toggle("selected", li.dataset.sensor === sensor);
   showInAddress(sensor);
   refreshNow();
@@ -460,9 +612,13 @@ function start() {
     });
   }
   $("download").addEventListener("click", download);
+  $("overview").addEventListener("click", () => select(null));
   const named = new URLSearchParams(location.search).get("sensor");
   if (named) select(named); // at once, before the sensor list has arrived
-  else refreshNow();
+  else {
+    document.body.classList.add("overview");
+    refreshNow();
+  }
 }
 
 start();
