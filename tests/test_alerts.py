@@ -156,6 +156,40 @@ def test_link_local_and_metadata_targets_are_refused(app_factory, url):
     assert allowed.post("/rules/", json=body).status_code == 201
 
 
+@pytest.mark.parametrize(
+    "url",
+    [
+        "json://[::ffff:169.254.169.254]/", "json://[fe80::1]/", "json://[fd00:ec2::254]/",  # brackets kept by Apprise
+        "mailtos://user:pass@example.com?smtp=169.254.169.254&to=me@example.com",  # the mail server is a host too
+    ],
+)  # fmt: skip
+def test_every_host_an_apprise_target_names_is_checked(client, url):
+    response = client.post(
+        "/rules/", json={"name": "x", "kind": "quiet", "sensor": "a", "for": "1m", "notify": [url]}
+    )
+    assert response.status_code == 400
+    assert response.json["errors"][0]["detail"].startswith("link-local and metadata addresses are refused")
+
+
+@pytest.mark.parametrize(
+    ("url", "detail"),
+    [
+        ("https://alice:s3cret@hooks.example.com/x", "a webhook URL must not hold credentials: put a token in its path or query"),
+        ("https://[::1", "not a URL that can be read: Invalid IPv6 URL"),
+        ("https://[zzz]/", "not a URL that can be read: 'zzz' does not appear to be an IPv4 or IPv6 address"),
+        ("https://a b/", "a webhook URL's host must be a host name or an IP address"),
+        ("http://h:abc/", "not a URL that can be read: Port could not be cast to integer value as 'abc'"),
+        ("https://h:99999/", "not a URL that can be read: Port out of range 0-65535"),
+    ],
+)  # fmt: skip
+def test_webhook_urls_that_cannot_be_used_are_a_400(app, client, url, detail):
+    response = client.post(
+        "/rules/", json={"name": "x", "kind": "quiet", "sensor": "a", "for": "1m", "notify": [url]}
+    )
+    assert (response.status_code, response.json["errors"]) == (400, [{"field": "notify.0", "detail": detail}])
+    assert app.extensions["store"].alerts.rules() == []
+
+
 def test_rules_need_an_admin_key_and_alerts_a_read_key(app, client):
     keys = {scope: app.extensions["keys"].create(scope, scope) for scope in ("read", "write", "admin")}
     for scope in ("read", "write"):
@@ -427,9 +461,25 @@ def test_a_target_that_now_resolves_to_a_link_local_address_is_not_sent_to(
     [event] = app.extensions["store"].alerts.events(rule["_id"], 1)
     assert (
         event["deliveries"][0]["last_error"]
-        == "refused: the target resolves to a link-local or metadata address"
+        == "refused: the target connects to 169.254.169.254, a link-local or metadata address"
     )
     assert receiver.log == []
+
+
+def test_a_redirect_apprise_follows_to_a_metadata_address_is_refused_as_it_connects(app, client, httpserver):
+    # Apprise follows redirects itself; the connection to the address is what is refused.
+    httpserver.expect_request("/apprise").respond_with_data(
+        "", status=302, headers={"Location": "http://169.254.169.254/latest/meta-data/"}
+    )
+    target = f"json://{httpserver.host}:{httpserver.port}/apprise"
+    made = client.post("/rules/", json=greenhouse_rule(httpserver, notify=[target], **{"for": None})).json
+    post(client, 1, 0)
+    engine(app).deliver()
+    [event] = client.get(f"/rules/{made['_id']['$oid']}/events").json
+    assert (
+        event["deliveries"][0]["last_error"]
+        == "refused: the target connects to 169.254.169.254, a link-local or metadata address"
+    )
 
 
 def test_the_history_is_bounded(app, client, receiver, monkeypatch):

@@ -18,6 +18,7 @@ only a 2xx answer counts as delivered.
 
 import hashlib
 import hmac
+import http.client
 import urllib.error
 import urllib.request
 
@@ -77,12 +78,21 @@ _opener = urllib.request.build_opener(_NoRedirects)
 
 
 def send(url: str, rule: dict, event: dict, sent_at, allow_link_local: bool = False) -> str | None:
-    """Deliver one notification; None if it was, else why not."""
-    if not allow_link_local and targets.resolves_to_forbidden(url):
-        return "refused: the target resolves to a link-local or metadata address"
-    if targets.is_webhook(url):
-        return _webhook(url, rule, event, sent_at)
-    return _apprise(url, rule, event)
+    """Deliver one notification; None if it was, else why not.
+
+    Every connection made meanwhile, by this module or by Apprise, to a
+    link-local or metadata address is refused as it is made (``targets.guarded``).
+    """
+    with targets.guarded(allow_link_local) as guard:
+        try:
+            failure = (
+                _webhook(url, rule, event, sent_at) if targets.is_webhook(url) else _apprise(url, rule, event)
+            )
+        except Exception as error:  # a target no sender foresaw: recorded, never raised into the loop
+            failure = f"{type(error).__name__}"
+    if guard.refused:
+        return f"refused: the target connects to {guard.refused}, a link-local or metadata address"
+    return failure
 
 
 def _webhook(url: str, rule: dict, event: dict, sent_at) -> str | None:
@@ -100,14 +110,17 @@ def _webhook(url: str, rule: dict, event: dict, sent_at) -> str | None:
     except urllib.error.HTTPError as error:
         error.close()
         return f"HTTP {error.code}"
-    except (urllib.error.URLError, OSError, ValueError) as error:
+    except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as error:
         return f"{type(error).__name__}: {getattr(error, 'reason', error)}"
     return None
 
 
 def _apprise(url: str, rule: dict, event: dict) -> str | None:
-    notifier = apprise.Apprise()
-    if not notifier.add(url):
+    # The target's own plugin, so that it sends in this thread, where
+    # targets.guarded refuses what it must (Apprise().notify sends from a
+    # worker thread of its own, even with async_mode off).
+    notifier = apprise.Apprise.instantiate(url)
+    if notifier is None:
         return "not a URL Apprise can notify"
     kind = apprise.NotifyType.FAILURE if event["transition"] == "firing" else apprise.NotifyType.SUCCESS
     text = f"{title(rule, event)}\nat {iso_utc(event['at'])}"

@@ -8,14 +8,21 @@ shows only the scheme and, when it names a real host, the host.
 Link-local addresses (169.254.0.0/16, fe80::/10) and the clouds' metadata
 services (169.254.169.254, fd00:ec2::254, metadata.google.internal,
 100.100.100.200) hand out credentials to whoever asks from inside: a rule
-must not be able to point the service at them. They are refused when the
-rule is made (a literal address or a known name) and again when a
-notification is sent (what the name resolves to then), unless
-``ALERTS_ALLOW_LINK_LOCAL`` says otherwise.
+must not be able to point the service at them. When a rule is made, every
+host its targets name (a webhook's, and each ``*host`` an Apprise target
+keeps, as an e-mail target's SMTP server) is checked. When a notification is
+sent, ``guarded`` refuses the connection itself: Python's ``socket.connect``
+audit event (PEP 578) is raised for every connection any library makes, with
+the address it is about to connect to, so names that resolve there, DNS
+that changes its answer, and redirects followed by Apprise are refused too.
+``ALERTS_ALLOW_LINK_LOCAL`` lifts both.
 """
 
 import ipaddress
-import socket
+import re
+import sys
+import threading
+from contextlib import contextmanager
 from urllib.parse import urlsplit
 
 import apprise
@@ -33,6 +40,7 @@ METADATA_ADDRESSES = {
     for address in ("169.254.169.254", "fd00:ec2::254", "100.100.100.200", "169.254.170.2")
 }
 MAX_URL_LENGTH = 2000
+HOSTNAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9_-]{0,62})(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,62}))*\.?")
 
 
 def is_webhook(url: str) -> bool:
@@ -40,57 +48,101 @@ def is_webhook(url: str) -> bool:
     return urlsplit(url).scheme.lower() in WEBHOOK_SCHEMES
 
 
-def host(url: str) -> str | None:
-    """The host a target connects to, if the URL names one (Apprise's for its own schemes)."""
+def hosts(url: str) -> list[str]:
+    """Every host a target names: a webhook's; each ``*host`` of an Apprise target (brackets off)."""
     if is_webhook(url):
-        return urlsplit(url).hostname
-    plugin = apprise.Apprise.instantiate(url)
-    name = getattr(plugin, "host", None) if plugin else None
-    return name if isinstance(name, str) and name else None
+        names = [urlsplit(url).hostname]
+    else:
+        plugin = apprise.Apprise.instantiate(url)
+        names = [value for name, value in vars(plugin).items() if name.endswith("host")] if plugin else []
+    return [name.strip("[]") for name in names if isinstance(name, str) and name]
 
 
 def forbidden_address(address: str) -> bool:
     """Whether an address is link-local or a metadata service."""
     try:
-        ip = ipaddress.ip_address(address.split("%", 1)[0])
+        ip = ipaddress.ip_address(address.strip("[]").split("%", 1)[0])
     except ValueError:
         return False
     ip = getattr(ip, "ipv4_mapped", None) or ip
     return ip.is_link_local or ip in METADATA_ADDRESSES
 
 
+def forbidden_host(name: str) -> bool:
+    """Whether a host is a metadata name or a link-local or metadata address."""
+    return name.lower().rstrip(".") in METADATA_NAMES or forbidden_address(name)
+
+
 def problem(url, allow_link_local: bool = False) -> str | None:
     """What is wrong with a target URL, or None."""
     if not isinstance(url, str) or not url or len(url) > MAX_URL_LENGTH:
         return f"must be a URL of at most {MAX_URL_LENGTH} characters"
-    if is_webhook(url):
-        parts = urlsplit(url)
-        if not parts.hostname:
-            return "a webhook URL needs a host"
-    elif apprise.Apprise.instantiate(url) is None:
-        return "neither an https:// webhook nor a URL Apprise can notify (github.com/caronc/apprise/wiki)"
-    name = host(url)
-    if (
-        not allow_link_local
-        and name
-        and (name.lower().rstrip(".") in METADATA_NAMES or forbidden_address(name))
-    ):
+    try:
+        if is_webhook(url):
+            wrong = _webhook_problem(urlsplit(url))
+            if wrong:
+                return wrong
+        elif apprise.Apprise.instantiate(url) is None:
+            return "neither an https:// webhook nor a URL Apprise can notify (github.com/caronc/apprise/wiki)"
+        names = hosts(url)
+    except ValueError as error:  # urlsplit and Apprise on brackets, ports, IDNA that cannot be read
+        return f"not a URL that can be read: {error}"
+    if not allow_link_local and any(map(forbidden_host, names)):
         return "link-local and metadata addresses are refused (ALERTS_ALLOW_LINK_LOCAL allows them)"
     return None
 
 
-def resolves_to_forbidden(url: str) -> bool:
-    """Whether the target's host resolves, now, to a link-local or metadata address."""
-    name = host(url)
+def _webhook_problem(parts) -> str | None:
+    if parts.username is not None or parts.password is not None:
+        return "a webhook URL must not hold credentials: put a token in its path or query"
+    name = parts.hostname
     if not name:
-        return False
-    if name.lower().rstrip(".") in METADATA_NAMES:
-        return True
+        return "a webhook URL needs a host"
+    parts.port  # noqa: B018 (raises ValueError for a port that is not one)
+    if not (HOSTNAME.fullmatch(name) or forbidden_address(name) or _is_ip(name)):
+        return "a webhook URL's host must be a host name or an IP address"
+    return None
+
+
+def _is_ip(name: str) -> bool:
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(name, None)}
-    except (OSError, UnicodeError):
-        return False  # not a host name (an Apprise token) or not resolvable: nothing to connect to here
-    return any(map(forbidden_address, addresses))
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+# --- connections, refused as they are made ------------------------------------------------
+
+_delivering = threading.local()
+_hook_installed = threading.Lock()
+
+
+def _audit(event: str, args: tuple) -> None:
+    if event != "socket.connect" or not getattr(_delivering, "refusing", False):
+        return
+    address = args[1]
+    if isinstance(address, tuple) and forbidden_address(str(address[0])):
+        _delivering.refused = str(address[0])
+        raise ConnectionRefusedError(f"{address[0]} is a link-local or metadata address")
+
+
+@contextmanager
+def guarded(allow_link_local: bool):
+    """While the block runs, this thread's connections to link-local and metadata addresses fail.
+
+    The block learns of a refusal in ``.refused`` (the address), whichever
+    library made the connection and however it reports the failure.
+    """
+    with _hook_installed:
+        if not getattr(guarded, "installed", False):
+            sys.addaudithook(_audit)  # once per process; it cannot be removed, and costs nothing elsewhere
+            guarded.installed = True
+    _delivering.refusing, _delivering.refused = not allow_link_local, None
+    try:
+        yield _delivering
+    finally:
+        _delivering.refusing = False
 
 
 def shown(url: str) -> str:
