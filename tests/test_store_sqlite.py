@@ -3,7 +3,7 @@
 import os
 import sqlite3
 from contextlib import closing
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import pytest
 from bson import ObjectId
@@ -141,6 +141,14 @@ QUERIES = {
         "SELECT ts, value FROM readings WHERE sensor = ? AND ts >= ? AND ts < ? AND value IS NOT NULL ORDER BY ts, id",
         ["k", 0, 1],
     ),
+    "next page until": (
+        "SELECT doc FROM readings WHERE ts IS NOT NULL AND ts <= ? AND (ts, id) < (?, ?) ORDER BY ts DESC, id DESC LIMIT 101",
+        [5, 5, b"x" * 12],
+    ),
+    "export batch since": (
+        "SELECT doc FROM readings WHERE ts IS NOT NULL AND ts >= ? AND (ts, id) > (?, ?) ORDER BY ts, id LIMIT 1000",
+        [5, 5, b"x" * 12],
+    ),
     "undated": (
         "SELECT doc FROM readings WHERE ts IS NULL AND id < ? ORDER BY id DESC LIMIT 101",
         [b"x" * 12],
@@ -191,3 +199,37 @@ def test_a_forked_child_opens_its_own_connections(store):
     os.waitpid(pid, 0)
     assert os.read(read, 2) == b"ok"
     assert store.readings.count() == 2
+
+
+def steps(store, read) -> int:
+    """How many SQLite virtual-machine steps a read takes (counted, not timed)."""
+    counted = [0]
+    with store.db.connection() as connection:
+        connection.set_progress_handler(lambda: counted.__setitem__(0, counted[0] + 1), 100)
+    try:
+        read()
+    finally:
+        with store.db.connection() as connection:
+            connection.set_progress_handler(None, 0)
+    return counted[0]
+
+
+@pytest.mark.parametrize("descending", [True, False])
+def test_a_page_deep_in_a_filtered_range_costs_what_the_first_page_costs(store, descending):
+    # With since (or until) and a cursor, the index range must start at the
+    # cursor: once it started at the filter's end, and each export batch or
+    # list page scanned everything between that end and the cursor.
+    readings = store.readings
+    start = datetime(2026, 1, 1)
+    readings.insert(
+        [{"sensor": "k", "value": n, "timestamp": start + timedelta(seconds=n)} for n in range(20_000)]
+    )
+    window = Filters(since=start, until=start + timedelta(days=1))
+    ends = (19_900, 100) if descending else (100, 19_900)
+    near, far = (
+        Position(start + timedelta(seconds=n), ObjectId(b"\xff" * 12 if descending else b"\x00" * 12))
+        for n in ends
+    )
+    shallow = steps(store, lambda: readings.slice(window, near, 50, descending))
+    deep = steps(store, lambda: readings.slice(window, far, 50, descending))
+    assert deep < 2 * shallow, (shallow, deep)

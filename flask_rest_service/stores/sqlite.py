@@ -305,11 +305,26 @@ class SqliteReadings(Readings):
             ).fetchone()[0]
 
     def _dated(self, filters: Filters, after: Position | None, limit: int, descending: bool) -> list[dict]:
-        clauses, params = _where(filters)
-        clauses.append("ts IS NOT NULL")
-        if after is not None:
+        if after is None:
+            clauses, params = _where(filters)
+            clauses.append("ts IS NOT NULL")
+        else:
+            # One bound a side, the cursor's where it is the tighter: SQLite
+            # bounds its index range by one of them, and a filter's bound would
+            # have every later page scan from the filter's end to the cursor.
+            at = millis(after.timestamp)
+            since = None if filters.since is None else millis(filters.since)
+            until = None if filters.until is None else millis(filters.until) - 1  # inclusive
+            low, high = (since, min(at, until) if until is not None else at) if descending else (
+                max(at, since) if since is not None else at, until)  # fmt: skip
+            clauses, params = _where(Filters(filters.sensor, filters.type))
+            clauses.append("ts IS NOT NULL")
+            for clause, bound in (("ts >= ?", low), ("ts <= ?", high)):
+                if bound is not None:
+                    clauses.append(clause)
+                    params.append(bound)
             clauses.append("(ts, id) < (?, ?)" if descending else "(ts, id) > (?, ?)")
-            params += [millis(after.timestamp), after.id.binary]
+            params += [at, after.id.binary]
         order = "ts DESC, id DESC" if descending else "ts, id"
         sql = f"SELECT doc FROM readings{_sql_where(clauses)} ORDER BY {order} LIMIT ?"
         with self.db.connection() as connection:
