@@ -2,8 +2,10 @@
 
 The page is HTML, CSS and JavaScript of this package's own (no CDN, no build
 step). It holds no data: its script reads the API (``/sensors/``,
-``/readings/stats``, ``/readings/``, ``/readings/export``) with the read key
-the user gives it, so the page and its assets need no key themselves.
+``/alerts/``, ``/readings/stats``, ``/readings/``, ``/readings/export``) with
+the read key the user gives it, so the page and its assets need no key
+themselves. Without ``?sensor=NAME`` it opens on the overview: every sensor's
+alert state (firing first), its last 24 hours and its latest value.
 """
 
 from flask import Blueprint, current_app, render_template

@@ -698,6 +698,112 @@ def test_choosing_a_sensor_cancels_the_overview_s_requests(serve, page, now):
     assert page.locator("#sensors li .spark").count() == 0  # beside a chart, the list is compact
 
 
+def axis_geometry(page):
+    """The chart's plot area in its own units, and each y tick's value and height."""
+    return page.evaluate("""() => {
+      const svg = document.querySelector("#chart");
+      const lines = [...svg.querySelectorAll("line.axis")].map((l) => ["x1", "x2", "y1", "y2"].map((a) => Number(l.getAttribute(a))));
+      const xAxis = lines.find(([x1, x2, y1, y2]) => y1 === y2);
+      const grid = [...svg.querySelectorAll("line.grid")].map((l) => Number(l.getAttribute("y1")));
+      const labels = [...svg.querySelectorAll("text.tick")].map((t) => Number(t.textContent.replace(/,/g, "")));
+      return { left: xAxis[0], right: xAxis[1], ticks: labels.map((v, i) => [v, grid[i]]) };
+    }""")  # fmt: skip
+
+
+def expected_y(ticks, value):
+    (v0, y0), (v1, y1) = ticks[0], ticks[-1]
+    return y0 + (value - v0) * (y1 - y0) / (v1 - v0)
+
+
+def expected_x(geometry, when, now, interval_seconds=900, window=timedelta(hours=24)):
+    until = math.ceil(now.timestamp() / interval_seconds) * interval_seconds
+    since = until - window.total_seconds()
+    fraction = (when.timestamp() - since) / (until - since)
+    return geometry["left"] + fraction * (geometry["right"] - geometry["left"])
+
+
+@pytest.mark.parametrize("state", ["firing", "pending"])
+def test_the_address_opens_a_sensor_with_its_alert_drawn(serve, page, now, state):
+    # Below 5 at once: firing since the reading that crossed; below 5 for 1 h,
+    # crossed 20 min ago: pending since then. Either way the limit is a line
+    # at 5 and the alert's time is shaded from then to now, named in words.
+    app, url = serve()
+    rule = {"name": "greenhouse too cold", "kind": "threshold", "sensor": "greenhouse", "below": 5}
+    post_rule(app, **rule, **({"for": "1h"} if state == "pending" else {}))
+    crossed = now - timedelta(minutes=20)
+    post_readings(app, "greenhouse", {now - timedelta(hours=3): 8, now - timedelta(hours=1): 6, crossed: 3})
+    assert [a["state"] for a in app.test_client().get("/alerts/").json] == [state]
+    page.goto(url + "/dashboard?sensor=greenhouse")
+    page.wait_for_function("document.querySelector('#chart').dataset.limits === '1'")
+    geometry = axis_geometry(page)
+    limit = page.locator("#chart line.limit")
+    assert (limit.get_attribute("data-limit"), limit.get_attribute("data-state")) == ("5", state)
+    assert abs(float(limit.get_attribute("y1")) - expected_y(geometry["ticks"], 5)) < 0.5
+    assert (
+        page.locator("#chart text.limit-label").text_content()
+        == f"greenhouse too cold: value below 5{' for 1h' * (state == 'pending')}"
+    )
+    span = page.locator(f"#chart rect.span.{state}")
+    left, width = float(span.get_attribute("x")), float(span.get_attribute("width"))
+    assert abs(left - expected_x(geometry, crossed, now)) < 0.5
+    assert abs(left + width - expected_x(geometry, now, now)) < 0.5
+    legend = page.locator("#chart-alerts li").all_inner_texts()
+    assert len(legend) == 1 and legend[0].startswith(f"{state.title()} since ")
+    assert legend[0].endswith(
+        f": greenhouse too cold (value below 5{' for 1h' * (state == 'pending')}), value 3"
+    )
+    assert page.locator("#detail-state").inner_text() == state.title()
+    shoot(page, f"dashboard-alert-{state}.png")
+
+
+def test_a_quiet_sensor_is_marked_from_its_last_reading(serve, page, now):
+    app, url = serve()
+    seed(app, now)  # attic's last reading: 2 h ago
+    post_rule(app, name="silent sensor", kind="quiet", sensor_prefix="", **{"for": "30m"})
+    app.extensions["alerts"].check()
+    page.goto(url + "/dashboard?sensor=attic")
+    span = page.locator("#chart rect.span.quiet")
+    span.wait_for()
+    geometry = axis_geometry(page)
+    left, width = float(span.get_attribute("x")), float(span.get_attribute("width"))
+    assert abs(left - expected_x(geometry, now - timedelta(hours=2), now)) < 0.5
+    assert abs(left + width - expected_x(geometry, now, now)) < 0.5
+    assert page.locator("#chart line.limit").count() == 0  # a quiet rule has no limit
+    legend = page.locator("#chart-alerts li").inner_text()
+    assert legend.startswith("Firing since ") and legend.endswith(
+        ": silent sensor (no reading for 30m), last reading 2 h ago"
+    )
+    assert rows(page) == [("attic", "firing"), ("kitchen", "ok")]
+
+
+def test_a_resolved_alert_disappears_on_the_next_refresh(serve, page, now):
+    app, url = serve(DASHBOARD_REFRESH_SECONDS=1)
+    seed_alerts(app, now)
+    page.goto(url + "/dashboard?sensor=greenhouse")
+    page.wait_for_function("document.querySelector('#chart').dataset.limits === '1'")
+    post_readings(app, "greenhouse", {now - timedelta(minutes=1): 7})  # back above 5: resolved
+    assert [a["sensor"] for a in app.test_client().get("/alerts/").json] == ["cellar"]
+    page.wait_for_function("document.querySelector('#chart').dataset.limits === '0'")
+    assert page.locator("#chart line.limit, #chart rect.span").count() == 0
+    assert page.locator("#chart-alerts li").inner_text() == "No rule is firing or pending for this sensor."
+    assert page.locator("#detail-state").inner_text() == "OK"
+    assert rows(page)[:2] == [("cellar", "pending"), ("attic", "ok")]
+
+
+def test_a_read_key_is_enough_to_see_the_alerts(serve, page, now):
+    app, url = serve()
+    keys = app.extensions["keys"]
+    read = keys.create("viewer", "read")
+    seed_alerts(app, now, keys.create("writer", "write"), keys.create("ops", "admin"))
+    page.goto(url + "/dashboard?sensor=greenhouse")
+    page.locator("#key-form").wait_for(state="visible")
+    page.fill("#key-input", read)
+    page.click("#key-form button")
+    page.wait_for_function("document.querySelector('#chart').dataset.limits === '1'")
+    assert rows(page)[:2] == [("greenhouse", "firing"), ("cellar", "pending")]
+    assert page.locator("#message").inner_text() == ""
+
+
 def test_all_sensors_returns_to_the_overview(serve, page, now):
     app, url = serve()
     seed_alerts(app, now)

@@ -335,7 +335,8 @@ function timeLabel(when, rangeMs) {
 
 const isNumber = (v) => typeof v === "number" && Number.isFinite(v);
 
-function renderChart(stats) {
+// alerts: this sensor's from /alerts/; last: its newest reading's time (where a quiet span starts).
+function renderChart(stats, alerts, last) {
   const svg = $("chart");
   const width = svg.clientWidth || 600;
   const height = svg.clientHeight || 280;
@@ -347,9 +348,11 @@ function renderChart(stats) {
   const withBand = (b) => b.count > 0 && isNumber(b.min) && isNumber(b.max);
   const withAvg = (b) => b.count > 0 && isNumber(b.avg);
   const banded = buckets.filter(withBand);
-  const axis = banded.length
-    ? niceTicks(Math.min(...banded.map((b) => b.min)), Math.max(...banded.map((b) => b.max)))
-    : niceTicks(0, 1);
+  // A threshold's limit is always on the axis, however far the values are from it.
+  const limits = alerts.map((alert) => ({ alert, limit: limitOf(alert, stats.field) })).filter((l) => l.limit !== null);
+  const lows = banded.map((b) => b.min).concat(limits.map((l) => l.limit));
+  const highs = banded.map((b) => b.max).concat(limits.map((l) => l.limit));
+  const axis = lows.length ? niceTicks(Math.min(...lows), Math.max(...highs)) : niceTicks(0, 1);
   const { labels, offset } = axisLabels(axis.ticks, axis.step);
   // The left margin fits the widest label (within 40 px and 40% of the chart).
   const pad = { left: Math.min(Math.max(40, Math.ceil(widest(svg, labels)) + 12), width * 0.4), right: 12, top: 22, bottom: 36 };
@@ -378,6 +381,23 @@ function renderChart(stats) {
   nodes.push(element("line", { class: "axis", x1: pad.left, x2: pad.left, y1: pad.top, y2: height - pad.bottom }));
   nodes.push(element("line", { class: "axis", x1: pad.left, x2: width - pad.right, y1: height - pad.bottom, y2: height - pad.bottom }));
 
+  // Each alert's time so far, shaded from when it started (a quiet sensor's:
+  // from its last reading) to now, under the data.
+  const within = (t) => x(Math.min(Math.max(t, since), until));
+  for (const alert of alerts) {
+    const start = spanStart(alert, last);
+    if (start === null) continue;
+    const left = within(start.getTime());
+    const right = within(Date.now());
+    if (right <= left) continue;
+    const kind = alert.rule.kind === "quiet" ? "quiet" : alert.state;
+    nodes.push(element("rect", {
+      class: `span ${alert.state} ${alert.rule.kind}`, x: left, y: pad.top, width: right - left, height: height - pad.top - pad.bottom,
+      "data-rule": alert.rule.name, "data-state": alert.state,
+    }));
+    nodes.push(element("line", { class: `span-edge ${kind}`, x1: left, x2: left, y1: pad.top, y2: height - pad.bottom }));
+  }
+
   // Runs of buckets with figures: an empty bucket (fill=null) breaks band and line, so a gap shows.
   const runs = (has) => {
     const found = [];
@@ -399,6 +419,16 @@ function renderChart(stats) {
     nodes.push(element("path", { class: "avg", d: `M${r.map((b) => `${centre(b)},${y(b.avg)}`).join("L")}` }));
   }
   for (const b of full.filter(withAvg)) nodes.push(element("circle", { class: "point", cx: centre(b), cy: y(b.avg), r: 2.5 }));
+  // Limits over the data, each named where it starts: "greenhouse too cold: value below 5".
+  for (const { alert, limit } of limits) {
+    const at = y(limit);
+    nodes.push(element("line", {
+      class: `limit ${alert.state}`, x1: pad.left, x2: width - pad.right, y1: at, y2: at,
+      "data-rule": alert.rule.name, "data-limit": String(limit), "data-state": alert.state,
+    }));
+    nodes.push(element("text", { class: `limit-label ${alert.state}`, x: pad.left + 4, y: at - 4 < pad.top + 10 ? at + 13 : at - 4 },
+      `${alert.rule.name}: ${alert.rule.condition}`));
+  }
   const cursor = element("line", { class: "cursor", y1: pad.top, y2: height - pad.bottom, visibility: "hidden" });
   nodes.push(cursor);
 
@@ -406,6 +436,7 @@ function renderChart(stats) {
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
   svg.dataset.points = String(full.length);
   svg.dataset.buckets = String(buckets.length);
+  svg.dataset.limits = String(limits.length);
   $("chart-caption").textContent = full.length
     ? `Average per ${stats.interval} with the min–max band; ${full.length} of ${buckets.length} buckets hold readings.`
     : "No numeric readings in this range.";
@@ -432,6 +463,29 @@ function renderChart(stats) {
     cursor.setAttribute("visibility", "hidden");
     $("tooltip").hidden = true;
   };
+}
+
+// The chart's legend for alerts, in words: state, since when, rule, condition.
+function renderAlerts(alerts, field, last) {
+  const items = alerts.map((alert) => {
+    const start = date(alert.since);
+    const li = element("li", { class: alert.state, "data-rule": alert.rule.name });
+    li.append(element("span", { class: `badge ${alert.state}` }, STATES[alert.state].word));
+    const parts = [start ? ` since ${start.toLocaleString()} (${ago(start)}): ` : ": ", alert.rule.name, ` (${alert.rule.condition})`];
+    if (alert.rule.kind === "quiet") parts.push(last ? `, last reading ${ago(last)}` : "");
+    else if (isNumber(alert.value)) parts.push(`, value ${formatNumber(alert.value)}`);
+    if (alert.rule.kind === "threshold" && limitOf(alert, field) === null) {
+      parts.push(` — its limit is on ${alert.rule.field}, not on this chart of ${field}`);
+    }
+    li.append(parts.join(""));
+    return li;
+  });
+  if (!items.length) items.push(element("li", { class: "none" }, "No rule is firing or pending for this sensor."));
+  $("chart-alerts").replaceChildren(...items);
+  const own = worst(alerts);
+  $("detail-state").hidden = false;
+  $("detail-state").className = `badge ${own}`;
+  $("detail-state").textContent = STATES[own].word;
 }
 
 // --- latest readings -----------------------------------------------------------
@@ -523,7 +577,10 @@ async function refresh(signal) {
       const known = sensors.find((entry) => entry.sensor === sensor);
       showKnown(Boolean(known));
       if (known) {
-        renderChart(stats);
+        const own = rows.find((row) => row.entry.sensor === sensor).alerts;
+        const last = date(known.last);
+        renderChart(stats, own, last);
+        renderAlerts(own, stats.field, last);
         renderLatest(latest);
       }
     }
@@ -576,6 +633,7 @@ function select(sensor) {
   document.body.classList.toggle("overview", sensor === null);
   $("detail").hidden = sensor === null;
   $("detail-title").textContent = sensor || "";
+  $("detail-state").hidden = true;
   document.title = sensor === null ? "Sensor readings" : `${sensor} · Sensor readings`;
   for (const li of $("sensors").children) li.classList.toggle("selected", li.dataset.sensor === sensor);
   showInAddress(sensor);
