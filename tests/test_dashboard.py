@@ -4,7 +4,8 @@ Readings and alert rules are made through the API, the page is opened as a
 person would, and what it shows is checked: the overview (each sensor's
 state, firing first, and its day as a sparkline), a sensor's chart with its
 alerts drawn, a refresh, the key prompt, a download. Screenshots go to
-test-artifacts/.
+test-artifacts/; test-artifacts/dashboard-readme.png is the README's
+docs/dashboard.png.
 
 Deterministic and bounded: the page's clock is set to the time the test
 seeded around (Playwright's page.clock), so "3 min ago" and the chart's
@@ -327,63 +328,6 @@ def test_csv_download(serve, page, now):
     lines = Path(download.path()).read_text().splitlines()
     assert lines[0] == "_id,sensor,type,timestamp,value,extra"
     assert len(lines) == 5
-
-
-def test_usable_on_a_phone_screen(serve, browser, now):
-    app, url = serve()
-    seed(app, now)
-    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
-    context.set_default_timeout(WAIT_MS)
-    page = context.new_page()
-    page.clock.set_fixed_time(now)
-    page.goto(url + "/dashboard")
-    page.locator('#sensors li[data-sensor="kitchen"] button').click()
-    page.wait_for_function("document.querySelector('#chart').dataset.points !== undefined")
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 390  # nothing wider than the screen
-    shoot(page, "dashboard-phone.png")
-    context.close()
-
-
-def test_a_day_of_readings_for_the_readme(serve, page, now):
-    """A realistic day (every 5 min, a 2-hour outage) drawn as line and band; saved for the README."""
-    app, url = serve()
-    batch = []
-    for step in range(288):
-        when = now - timedelta(minutes=5 * step)
-        if timedelta(hours=9) < now - when < timedelta(hours=11):
-            continue  # the device was offline: the chart must show a gap
-        value = 21 + 3 * math.sin(step / 40) + (step % 7) * 0.15
-        batch.append(
-            {
-                "sensor": "greenhouse",
-                "type": "temperature",
-                "value": round(value, 2),
-                "timestamp": when.isoformat(),
-            }
-        )
-    batch.append(
-        {
-            "sensor": "attic",
-            "type": "temperature",
-            "value": 5.5,
-            "timestamp": (now - timedelta(hours=2)).isoformat(),
-        }
-    )
-    batch.append(
-        {
-            "sensor": "kitchen",
-            "type": "humidity",
-            "value": 48,
-            "timestamp": (now - timedelta(minutes=1)).isoformat(),
-        }
-    )
-    assert app.test_client().post("/readings/", json=batch).status_code == 201
-    page.goto(url + "/dashboard")
-    page.locator('#sensors li[data-sensor="greenhouse"] button').click()
-    page.wait_for_function("document.querySelector('#chart').dataset.points !== undefined")
-    assert page.locator("#chart path.avg").count() == 2  # the outage splits the line in two
-    shoot(page, "dashboard-day.png")
 
 
 # --- extreme values -------------------------------------------------------------
@@ -814,3 +758,84 @@ def test_all_sensors_returns_to_the_overview(serve, page, now):
     assert page.url == url + "/dashboard"
     assert page.locator("#detail").is_hidden() and page.title() == "Sensor readings"
     assert page.locator("#sensors li .spark").count() == 4
+
+
+# --- screens: a phone, and the README's ----------------------------------------------
+
+
+def a_day_of_a_house(app, now):
+    """A realistic day of six sensors and three rules, as the README shows it.
+
+    greenhouse: every 5 min, a night below 5 °C (firing "greenhouse too cold"
+    for the last hours) and a 2-hour outage; cellar: damp for half an hour
+    (pending "cellar damp", which waits an hour); attic: silent for 2 h
+    (firing "silent sensor"); garage, kitchen, bedroom: fine.
+    """
+    post_rule(
+        app, name="greenhouse too cold", kind="threshold", sensor="greenhouse", below=5, **{"for": "10m"}
+    )
+    post_rule(app, name="cellar damp", kind="threshold", sensor="cellar", above=85, **{"for": "1h"})
+    post_rule(app, name="silent sensor", kind="quiet", sensor_prefix="", **{"for": "30m"})
+
+    def day(sensor, kind, unit, every, value, skip=lambda hours: False):
+        batch = []
+        for step in range(24 * 60 // every):
+            hours = step * every / 60
+            if not skip(hours):
+                batch.append({"sensor": sensor, "type": kind, "unit": unit, "value": round(value(hours, step), 2),
+                              "timestamp": (now - timedelta(hours=hours, minutes=1)).isoformat()})  # fmt: skip
+        assert app.test_client().post("/readings/", json=batch).status_code == 201
+
+    night = lambda h, step: 10.2 + 6.5 * math.cos(2 * math.pi * (h - 12) / 24) + (step % 7) * 0.15  # noqa: E731
+    day("greenhouse", "temperature", "°C", 5, night, skip=lambda h: 9 < h < 11)  # the device was offline
+    day("kitchen", "temperature", "°C", 5, lambda h, step: 21 + 1.5 * math.sin(h / 3) + (step % 5) * 0.1)
+    day("bedroom", "humidity", "%", 10, lambda h, step: 52 + 6 * math.sin(h / 5) + (step % 3) * 0.4)
+    day("cellar", "humidity", "%", 10, lambda h, step: 87 if h < 0.5 else 80 + 3 * math.sin(h / 4))
+    day(
+        "garage",
+        "temperature",
+        "°C",
+        15,
+        lambda h, step: 12 + 4 * math.cos(h / 4),
+        skip=lambda h: 14 < h < 18,
+    )
+    day("attic", "temperature", "°C", 10, lambda h, step: 16 + 5 * math.cos(h / 6), skip=lambda h: h < 2)
+    app.extensions["alerts"].check()
+
+
+HOUSE = [("attic", "firing"), ("greenhouse", "firing"), ("cellar", "pending"),
+         ("bedroom", "ok"), ("garage", "ok"), ("kitchen", "ok")]  # fmt: skip
+
+
+def test_usable_on_a_phone_screen(serve, browser, now):
+    app, url = serve()
+    a_day_of_a_house(app, now)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    context.set_default_timeout(WAIT_MS)
+    page = context.new_page()
+    page.clock.set_fixed_time(now)
+    page.goto(url + "/dashboard")
+    page.locator("#sensors li .spark").first.wait_for()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the screen
+    shoot(page, "dashboard-phone-overview.png")
+    page.locator('#sensors li[data-sensor="greenhouse"] button').click()
+    page.wait_for_function("document.querySelector('#chart').dataset.limits === '1'")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shoot(page, "dashboard-phone.png")
+    context.close()
+
+
+def test_a_day_of_readings_for_the_readme(serve, page, now):
+    """A realistic day of a house: the overview (docs/dashboard.png) and one sensor's chart."""
+    app, url = serve()
+    a_day_of_a_house(app, now)
+    page.goto(url + "/dashboard")
+    page.locator("#sensors li .spark").first.wait_for()
+    assert rows(page) == HOUSE
+    page.set_viewport_size({"width": 1200, "height": 560})  # the overview, without a blank half
+    shoot(page, "dashboard-readme.png")  # copied to docs/dashboard.png
+    page.set_viewport_size({"width": 1200, "height": 800})
+    page.locator('#sensors li[data-sensor="greenhouse"] button').click()
+    page.wait_for_function("document.querySelector('#chart').dataset.limits === '1'")
+    assert page.locator("#chart path.avg").count() == 2  # the outage splits the line in two
+    shoot(page, "dashboard-day.png")
