@@ -1,6 +1,6 @@
 """Benchmark the service: cost against store size, InfluxDB beside it, baseline and ceiling.
 
-    make bench                                  # everything (about 15 minutes)
+    make bench                                  # everything (about 6 minutes on a quiet machine)
     make bench BENCH_ARGS="--only scale --sizes 10k,100k"
     .venv/bin/python bench/run.py --only influx
 
