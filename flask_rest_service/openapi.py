@@ -119,7 +119,7 @@ SCHEMAS = {
     },
     "Sensor": {
         "type": "object",
-        "required": ["sensor", "count", "first", "last", "latest"],
+        "required": ["sensor", "count", "first", "last", "latest", "reported"],
         "properties": {
             "sensor": {"type": "string"},
             "count": {"type": "integer"},
@@ -127,6 +127,8 @@ SCHEMAS = {
             "first": {"oneOf": [{"$ref": "#/components/schemas/Date"}, {"type": "null"}]},
             "last": {"oneOf": [{"$ref": "#/components/schemas/Date"}, {"type": "null"}]},
             "latest": {"$ref": "#/components/schemas/Reading"},
+            # when it last sent a reading, by the server's clock; null if it has not since 2.0
+            "reported": {"oneOf": [{"$ref": "#/components/schemas/Date"}, {"type": "null"}]},
         },
     },
     "Bucket": {

@@ -269,6 +269,73 @@ def test_readings_older_than_the_last_one_seen_do_not_move_the_state(app, client
     assert client.get("/alerts/").json[0]["state"] == "firing"
 
 
+def test_a_late_reading_does_not_fire_a_rule_that_is_ok(app, client, receiver):
+    # An ok state is not written for each reading; the late one is known late
+    # by the sensor's newest stored reading.
+    client.post("/rules/", json=greenhouse_rule(receiver, **{"for": None}) | {"hysteresis": 0})
+    post(client, 9, 10)
+    post(client, 4, 5)  # from before the 9: late, ignored
+    assert client.get("/alerts/").json == []
+    post(client, 4, 11)
+    assert [alert["state"] for alert in client.get("/alerts/").json] == ["firing"]
+
+
+def test_a_batch_that_fires_and_resolves_from_pending_tells_no_one(app, client, receiver):
+    made = client.post("/rules/", json=greenhouse_rule(receiver) | {"hysteresis": 0}).json
+    post(client, 4, 0)  # pending
+    batch = [
+        {"sensor": "greenhouse", "value": value, "timestamp": at(minutes)}
+        for value, minutes in ((3, 10), (6, 11))
+    ]
+    assert client.post("/readings/", json=batch).status_code == 201  # fires at 10, resolves at 11
+    assert client.get("/alerts/").json == []
+    assert client.get(f"/rules/{made['_id']['$oid']}/events").json == []
+    engine(app).deliver()
+    assert received(receiver) == []
+
+
+def test_a_batch_that_resolves_and_fires_again_tells_no_one(app, client, receiver):
+    made = client.post("/rules/", json=greenhouse_rule(receiver, **{"for": None}) | {"hysteresis": 0}).json
+    post(client, 4, 0)  # firing
+    batch = [
+        {"sensor": "greenhouse", "value": value, "timestamp": at(minutes)}
+        for value, minutes in ((6, 1), (3, 2))
+    ]
+    client.post("/readings/", json=batch)
+    assert [event["transition"] for event in client.get(f"/rules/{made['_id']['$oid']}/events").json] == [
+        "firing"
+    ]
+    assert [(alert["state"], alert["value"]) for alert in client.get("/alerts/").json] == [("firing", 3)]
+
+
+def test_a_rule_that_watches_something_else_starts_afresh(app, client, receiver):
+    made = client.post("/rules/", json=greenhouse_rule(receiver, **{"for": None})).json
+    oid = made["_id"]["$oid"]
+    post(client, 4, 0)
+    client.patch(f"/rules/{oid}", json={"name": "renamed"})  # the same condition: still firing
+    assert [(alert["rule"]["name"], alert["state"]) for alert in client.get("/alerts/").json] == [
+        ("renamed", "firing")
+    ]
+    client.patch(f"/rules/{oid}", json={"sensor": "shed"})
+    assert client.get("/alerts/").json == []
+    assert app.extensions["store"].alerts.states() == []
+    post(client, 4, 1, sensor="shed")
+    assert [(alert["sensor"], alert["state"]) for alert in client.get("/alerts/").json] == [
+        ("shed", "firing")
+    ]
+
+
+def test_alerts_lists_no_sensor_a_rule_no_longer_watches(app, client, receiver):
+    # A state another process wrote just as the rule changed: left over, not shown.
+    from flask_rest_service.alerts.machine import State
+
+    made = client.post("/rules/", json=greenhouse_rule(receiver, sensor_prefix="house/")).json
+    alerts = app.extensions["store"].alerts
+    alerts.transition(ObjectId(made["_id"]["$oid"]), "garden", State(), State(state="firing"), None)
+    alerts.transition(ObjectId(made["_id"]["$oid"]), "house/attic", State(), State(state="firing"), None)
+    assert [alert["sensor"] for alert in client.get("/alerts/").json] == ["house/attic"]
+
+
 def test_a_prefix_rule_watches_every_sensor_it_starts_and_disabled_rules_none(app, client, receiver):
     client.post(
         "/rules/", json=greenhouse_rule(receiver, sensor_prefix="house/", **{"for": None}) | {"hysteresis": 0}
@@ -307,6 +374,20 @@ def test_a_quiet_sensor_is_reported_and_resolves_when_it_reports_again(app, clie
         ("firing", "freezer"),
         ("resolved", "freezer"),
     ]
+
+
+def test_a_sensor_is_quiet_by_the_server_s_clock_not_its_readings_times(app, client, receiver, clock):
+    # A device whose clock is years ahead: its last reading's time is no proof it still reports.
+    client.post("/rules/", json={"name": "silent", "kind": "quiet", "sensor": "freezer", "for": "30m",
+                                 "notify": [receiver.url_for("/hook")]})  # fmt: skip
+    post(client, 20, 60 * 24 * 365 * 4, sensor="freezer")  # dated 2030
+    clock.move_to(T0 + timedelta(minutes=31))
+    engine(app).check()
+    assert [(alert["sensor"], alert["state"]) for alert in client.get("/alerts/").json] == [
+        ("freezer", "firing")
+    ]
+    post(client, 20, -60 * 24 * 365, sensor="freezer")  # dated a year ago, sent now: it reports
+    assert client.get("/alerts/").json == []
 
 
 def test_the_periodic_jobs_report_a_quiet_sensor(app, client, receiver, clock):
@@ -381,6 +462,57 @@ def test_a_delivery_is_claimed_by_one_process(app_factory, receiver, clock, monk
         thread.join(timeout=10)
     assert sorted(tried) == [0, 1]
     assert len(receiver.log) == 1
+
+
+def test_a_claim_s_lease_runs_from_when_it_was_made(app_factory, httpserver, clock, monkeypatch):
+    # The first send is slow, past the lease; the second is claimed after it,
+    # so its lease is still good while another process looks.
+    httpserver.expect_request("/one").respond_with_data("ok")
+    httpserver.expect_request("/two").respond_with_data("ok")
+    first, second = app_factory(RATE_LIMIT=None), app_factory(RATE_LIMIT=None)
+    targets = [httpserver.url_for("/one"), httpserver.url_for("/two")]
+    first.test_client().post("/rules/", json=greenhouse_rule(httpserver, notify=targets, **{"for": None}))
+    post(first.test_client(), 1, 0)
+    real_send = engine_module.notify.send
+    other = []
+
+    def send(url, *args):
+        if url.endswith("/one"):
+            clock.shift(engine_module.LEASE_SECONDS + 1)
+        else:
+            other.append(engine(second).deliver())  # looks while the first sends "two"
+        return real_send(url, *args)
+
+    monkeypatch.setattr(engine_module.notify, "send", send)
+    assert engine(first).deliver() == 2
+    assert other == [0]
+    assert sorted(request.path for request, _ in httpserver.log) == ["/one", "/two"]
+
+
+def test_an_outcome_is_kept_only_while_the_lease_is_held(app_factory, httpserver, clock, monkeypatch):
+    # A send outlasts its lease; another process takes it over and delivers.
+    # The late outcome of the first must not undo what the second recorded.
+    httpserver.expect_request("/hook").respond_with_data("ok")
+    first, second = app_factory(RATE_LIMIT=None), app_factory(RATE_LIMIT=None)
+    made = first.test_client().post("/rules/", json=greenhouse_rule(httpserver, **{"for": None})).json
+    post(first.test_client(), 1, 0)
+    real_send = engine_module.notify.send
+    calls = []
+
+    def send(*args):
+        calls.append(args[0])
+        if len(calls) == 1:  # the first process, stuck
+            clock.shift(engine_module.LEASE_SECONDS + 1)
+            assert engine(second).deliver() == 1
+            return "timed out"
+        return real_send(*args)
+
+    monkeypatch.setattr(engine_module.notify, "send", send)
+    engine(first).deliver()
+    [event] = first.test_client().get(f"/rules/{made['_id']['$oid']}/events").json
+    assert [
+        (delivery["status"], delivery["attempts"], delivery["last_error"]) for delivery in event["deliveries"]
+    ] == [("delivered", 1, None)]
 
 
 # --- deliveries ---------------------------------------------------------------------------------------

@@ -1,14 +1,22 @@
 """GET /sensors/ and GET /sensors/<sensor>/latest."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pytest
+import time_machine
 from bson import ObjectId
 from conftest import problem_body
+
+RECEIVED = datetime(2026, 3, 2, 0, 0, 1, 250_000, tzinfo=UTC)  # by the server's clock
 
 
 @pytest.fixture
 def series(readings):
+    with time_machine.travel(RECEIVED, tick=False):
+        _insert_series(readings)
+
+
+def _insert_series(readings):
     readings.insert(
         [
             {"_id": ObjectId(f"{1:024x}"), "sensor": "kitchen", "value": 20, "timestamp": datetime(2026, 3, 1, 10)},
@@ -33,14 +41,34 @@ def test_sensors_list_count_first_last_and_latest(client, series):
             "first": {"$date": "2026-02-01T00:00:00Z"}, "last": {"$date": "2026-02-01T00:00:00Z"},
             "latest": {"_id": {"$oid": f"{4:024x}"}, "sensor": "attic/north", "value": 5,
                        "timestamp": {"$date": "2026-02-01T00:00:00Z"}},
+            "reported": {"$date": "2026-03-02T00:00:01.250Z"},
         },
         {
             "sensor": "kitchen", "count": 3,
             "first": {"$date": "2026-03-01T10:00:00Z"}, "last": {"$date": "2026-03-01T12:00:00Z"},
             "latest": {"_id": {"$oid": f"{2:024x}"}, "sensor": "kitchen", "value": 22,
                        "timestamp": {"$date": "2026-03-01T12:00:00Z"}},
+            "reported": {"$date": "2026-03-02T00:00:01.250Z"},
         },
     ]  # fmt: skip
+
+
+def test_a_resend_is_reported_though_nothing_is_stored(client, series, readings):
+    resend = {
+        "_id": ObjectId(f"{4:024x}"),
+        "sensor": "attic/north",
+        "value": 5,
+        "timestamp": datetime(2026, 2, 1),
+    }
+    with time_machine.travel(datetime(2026, 3, 5, 8, tzinfo=UTC), tick=False):
+        readings.insert([resend])  # one, then several: the two ways a store inserts
+    with time_machine.travel(datetime(2026, 3, 6, 8, tzinfo=UTC), tick=False):
+        readings.insert([{**resend, "_id": ObjectId(f"{2:024x}"), "sensor": "kitchen"}, resend])
+    sensors = {entry["sensor"]: entry for entry in client.get("/sensors/").json}
+    assert {name: (entry["count"], entry["reported"]) for name, entry in sensors.items()} == {
+        "attic/north": (1, {"$date": "2026-03-06T08:00:00Z"}),
+        "kitchen": (3, {"$date": "2026-03-06T08:00:00Z"}),
+    }
 
 
 def test_sensors_take_no_parameters(client):

@@ -131,6 +131,33 @@ def test_a_concurrent_delete_during_a_bulk_delete_is_recounted(build, monkeypatc
     assert list(app.extensions["store"].db["sensor_summaries"].find()) == []
 
 
+@pytest.mark.parametrize("batch", [1, 3])
+def test_a_resend_whose_reading_is_deleted_meanwhile_is_stored_after_all(build, monkeypatch, batch):
+    # The insert is refused as a duplicate; before the stored one can be read
+    # back, another request deletes it. What was acknowledged must be stored.
+    app = build()
+    readings = app.extensions["store"].readings
+    docs = [{"_id": ObjectId(f"{n:024x}"), "sensor": "a", "value": n} for n in range(batch)]
+    readings.insert(docs)
+    real_find = readings.collection.find
+    raced = []
+
+    def racing(criteria, *args, **kwargs):
+        if not raced:
+            raced.append("racing")  # first: mongomock's delete_one may call find itself
+            raced[0] = readings.delete(docs[0]["_id"])
+        return real_find(criteria, *args, **kwargs)
+
+    monkeypatch.setattr(readings.collection, "find", racing)
+    assert readings.insert(docs) == [(docs[0], True), *[(doc, False) for doc in docs[1:]]]
+    assert raced == [True]
+    monkeypatch.undo()
+    assert list(readings.collection.find({}, sort=[("_id", 1)])) == docs
+    assert list(app.extensions["store"].db["sensor_summaries"].find({}, {"count": 1})) == [
+        {"_id": "a", "count": batch}
+    ]
+
+
 def test_an_event_a_dying_process_left_in_its_state_is_published_once(build, monkeypatch):
     # The transition and its event are one update of the state's document; the
     # event's own insert comes after. A process killed between the two leaves

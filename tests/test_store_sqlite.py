@@ -3,9 +3,10 @@
 import os
 import sqlite3
 from contextlib import closing
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from bson import ObjectId
 from conftest import close_app, make_app
 
@@ -62,17 +63,24 @@ def test_a_file_of_an_older_schema_is_brought_up_to_date_and_keeps_its_readings(
         for statement in engine._statements(engine.SCHEMAS[0].read_text()):
             old.execute(statement)
         old.execute("PRAGMA user_version = 1")
+        old.execute(engine.INSERT, engine._row({"_id": ObjectId(f"{1:024x}"), "sensor": "k", "value": 1}))
     store = SqliteStore(str(path))
-    store.readings.insert(
-        [{"_id": ObjectId(f"{1:024x}"), "sensor": "k", "value": 1}]
-    )  # upgrades on first use
+    # Upgrades on first use; version 1 did not note when a sensor reported.
+    assert [(entry["sensor"], entry["count"], entry["reported"]) for entry in store.readings.sensors()] == [
+        ("k", 1, None)
+    ]
+    with time_machine.travel(datetime(2026, 3, 1, 10, 0, 0, 250_000, tzinfo=UTC), tick=False):
+        store.readings.insert([{"_id": ObjectId(f"{2:024x}"), "sensor": "k", "value": 2}])
     store.close()
     with closing(sqlite3.connect(path)) as connection:
         assert connection.execute("PRAGMA user_version").fetchone() == (engine.SCHEMA_VERSION,)
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     assert {"readings", "sensors", "rules", "alert_states", "alert_events", "alert_deliveries"} <= tables
     again = SqliteStore(str(path))
-    assert again.readings.count() == 1
+    assert again.readings.count() == 2
+    assert [(entry["sensor"], entry["count"], entry["reported"]) for entry in again.readings.sensors()] == [
+        ("k", 2, datetime(2026, 3, 1, 10, 0, 0, 250_000))
+    ]
     again.close()
 
 

@@ -25,9 +25,10 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 
 from ..stores import StoreUnavailable
+from ..stores.base import Filters
 from ..validation import utc_now
 from . import machine, notify, targets
-from .rules import describe
+from .rules import describe, watches
 
 log = logging.getLogger(__name__)
 RULES_CACHE_SECONDS = 5
@@ -127,13 +128,28 @@ class Engine:
                 for rule in self.matching(sensor):
                     rules[rule["_id"]] = rule
                     pairs[rule["_id"], sensor].append(reading)
+        newest: dict[str, datetime | None] = {}
         for (rule_id, sensor), batch in pairs.items():
+            if sensor not in newest:
+                newest[sensor] = self._newest_before(sensor, readings)
             batch.sort(key=lambda reading: reading.get("timestamp") or datetime.min)
             self._move(
                 rules[rule_id],
                 sensor,
-                lambda state, batch=batch, rule=rules[rule_id]: _fold(rule, state, batch),
+                lambda state, batch=batch, rule=rules[rule_id], floor=newest[sensor]: _fold(
+                    rule, state, batch, floor
+                ),
             )
+
+    def _newest_before(self, sensor: str, batch: list[dict]) -> datetime | None:
+        """The time of the sensor's newest reading stored before this batch (a state written
+        only when it changes does not know it): a reading older than that is late, and left out."""
+        ids = {reading["_id"] for reading in batch}
+        for doc in self.store.readings.slice(Filters(sensor), None, len(ids) + 1, descending=True):
+            if doc["_id"] not in ids:
+                at = doc.get("timestamp")
+                return at if isinstance(at, datetime) else None
+        return None
 
     def check(self, now: datetime | None = None) -> None:
         """Move what the clock moves: quiet sensors, thresholds held long enough."""
@@ -141,11 +157,16 @@ class Engine:
         self.store.alerts.publish()
         rules = [rule for rule in self.store.alerts.rules() if rule["enabled"]]
         if any(rule["kind"] == "quiet" for rule in rules):
-            last_seen = {entry["sensor"]: entry["last"] for entry in self.store.readings.sensors()}
+            # When each last reported by this server's clock; before version 2.0 that
+            # was not kept, and its newest reading's time stands in.
+            last_seen = {
+                entry["sensor"]: entry.get("reported") or entry["last"]
+                for entry in self.store.readings.sensors()
+            }
         for rule in rules:
             if rule["kind"] == "quiet":
                 for sensor, last in last_seen.items():
-                    if _watches(rule, sensor):
+                    if watches(rule, sensor):
                         self._move(
                             rule,
                             sensor,
@@ -161,12 +182,14 @@ class Engine:
 
     def deliver(self, now: datetime | None = None, limit: int = 50) -> int:
         """Send the deliveries that are due; how many were tried."""
-        now = now or self.clock()
         tried = 0
         rules = {}
-        for due in self.store.alerts.due(now, limit):
+        for due in self.store.alerts.due(now or self.clock(), limit):
             event, index = due["event"], due["index"]
-            if not self.store.alerts.claim(event["_id"], index, now, now + timedelta(seconds=LEASE_SECONDS)):
+            # Each claim's lease runs from its own moment, however slow the ones before it were.
+            claimed = self.clock()
+            lease = claimed + timedelta(seconds=LEASE_SECONDS)
+            if not self.store.alerts.claim(event["_id"], index, claimed, lease):
                 continue  # another process has it
             rule = rules.get(event["rule"]) or rules.setdefault(
                 event["rule"], self.store.alerts.get_rule(event["rule"])
@@ -177,7 +200,7 @@ class Engine:
                 else notify.send(due["url"], rule, event, self.clock(), self.allow_link_local)
             )
             self.store.alerts.record(
-                event["_id"], index, _outcome(due["attempts"] + 1, failure, self.clock())
+                event["_id"], index, _outcome(due["attempts"] + 1, failure, self.clock()), lease
             )
             tried += 1
         return tried
@@ -195,24 +218,30 @@ class Engine:
                 log.exception("alert deliveries failed; trying again shortly")
 
 
-def _watches(rule: dict, sensor: str) -> bool:
-    return rule["sensor"] == sensor if "sensor" in rule else sensor.startswith(rule["sensor_prefix"])
+def _fold(rule: dict, state: machine.State, readings: list[dict], floor: datetime | None) -> machine.Step:
+    """Run a batch of readings through the machine; notify the change from its start to its end.
 
-
-def _fold(rule: dict, state: machine.State, readings: list[dict]) -> machine.Step:
-    """Run a batch of readings through the machine; the last transition is the one to notify.
-
-    A batch that fires and resolves within itself ends where it started as
-    far as anyone needs telling; its final transition, if any, is notified.
+    A threshold leaves out readings older than ``floor`` (the sensor's newest
+    before the batch: they are late). Firing and resolving within one batch
+    tells no one anything: what is notified is ``firing`` if it ends firing
+    and did not start so, and ``resolved`` if it started firing and does not
+    end so.
     """
-    transition = None
+    if rule["kind"] == "threshold" and floor is not None:
+        readings = [reading for reading in readings if not _before(reading, floor)]
     start = state
     for reading in readings:
-        step = machine.on_reading(rule, state, reading)
-        state, transition = step.state, step.transition or transition
-    if transition and start.state == state.state:
-        transition = None  # fired and resolved within one batch
-    return machine.Step(state, transition)
+        state = machine.on_reading(rule, state, reading).state
+    if start.state != "firing" and state.state == "firing":
+        return machine.Step(state, "firing")
+    if start.state == "firing" and state.state != "firing":
+        return machine.Step(state, "resolved")
+    return machine.Step(state)
+
+
+def _before(reading: dict, floor: datetime) -> bool:
+    at = reading.get("timestamp")
+    return isinstance(at, datetime) and at < floor
 
 
 def _queued(url: str, now: datetime) -> dict:

@@ -6,12 +6,12 @@ enough) and ``firing``. Only ``firing`` (from ``ok`` or ``pending``) and
 is silent, as in Grafana.
 
 Threshold rules move on readings, in the readings' own time order: a
-reading older than the last one seen for the pair is ignored. A threshold
-that must hold ``for`` a while fires on the reading that shows it has, or
-on the periodic check once that long has passed since it was crossed (the
-value stays what the last reading said). Quiet rules move on the periodic
-check, by the time of the sensor's last reading, and resolve as soon as a
-reading arrives.
+reading older than the last one seen is ignored. A threshold that must hold
+``for`` a while fires on the reading that shows it has, or on the periodic
+check once that long has passed since it was crossed (the value stays what
+the last reading said). Quiet rules move on the periodic check, by when the
+sensor last reported (the server's clock, not the readings' timestamps: a
+device's clock may be years off), and resolve as soon as a reading arrives.
 """
 
 from dataclasses import dataclass, replace
@@ -58,11 +58,12 @@ def _held(rule: dict, since: datetime, at: datetime) -> bool:
 def on_reading(rule: dict, state: State, reading: dict) -> Step:
     """Move on a reading of the rule's sensor (readings without a date or the number are ignored)."""
     at = reading.get("timestamp")
-    if not isinstance(at, datetime) or (state.last_at is not None and at <= state.last_at):
-        return Step(state)
-    if rule["kind"] == "quiet":
+    if rule["kind"] == "quiet":  # it reported: whatever its time says, it is not quiet
         if state.state == "firing":
-            return Step(replace(state, state="ok", since=at, last_at=at, pending_since=None), "resolved")
+            when = at if isinstance(at, datetime) else state.last_at
+            return Step(replace(state, state="ok", since=when, last_at=when, pending_since=None), "resolved")
+        return Step(state)
+    if not isinstance(at, datetime) or (state.last_at is not None and at <= state.last_at):
         return Step(state)
     value = field_value(reading, rule["field"])
     if not is_number(value):

@@ -13,7 +13,7 @@ from flask_restful import Resource
 from .. import bodies, queries, validation
 from ..errors import ApiError
 from . import targets
-from .rules import clean_rule, describe, duration_text
+from .rules import CONDITION, clean_rule, describe, duration_text, watches
 
 SECRET_PREFIX = "whsec_"
 EVENTS_LIMIT = 100
@@ -111,6 +111,9 @@ class Rule(Resource):
         }
         if not _alerts().replace_rule(id, rule):
             _found(id)
+        if any(rule.get(key) != current.get(key) for key in CONDITION):
+            # It watches something else now: its alerts start afresh, without notifying.
+            _alerts().clear_states(id)
         _engine().invalidate()
         return public({"_id": id, **rule})
 
@@ -153,7 +156,7 @@ class AlertList(Resource):
                 "value": state.value if rules[rule_id]["kind"] == "threshold" else None,
             }
             for rule_id, sensor, state in _alerts().states()
-            if rule_id in rules and state.state != "ok"
+            if rule_id in rules and state.state != "ok" and watches(rules[rule_id], sensor)
         ]
         return sorted(
             now, key=lambda alert: (alert["state"] != "firing", alert["sensor"], alert["rule"]["name"])

@@ -41,6 +41,8 @@ DURATION = re.compile(r"([1-9]\d{0,8})([smhdw])")
 SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 MAX_DURATION_SECONDS = 366 * 86400
 MAX_TARGETS = 10
+# What a rule watches and when it fires: changing any of it starts its alerts afresh.
+CONDITION = ("kind", "sensor", "sensor_prefix", "field", "above", "below", "for_seconds", "hysteresis")
 
 
 def parse_duration(raw: Any) -> int:
@@ -60,6 +62,11 @@ def duration_text(seconds: int) -> str:
         if seconds and seconds % SECONDS[unit] == 0:
             return f"{seconds // SECONDS[unit]}{unit}"
     return f"{seconds}s"
+
+
+def watches(rule: dict, sensor: str) -> bool:
+    """Whether a rule is about a sensor."""
+    return rule["sensor"] == sensor if "sensor" in rule else sensor.startswith(rule["sensor_prefix"])
 
 
 def describe(rule: dict) -> str:

@@ -67,6 +67,10 @@ class Alerts(ABC):
         """Every written state: (rule, sensor, state)."""
 
     @abstractmethod
+    def clear_states(self, rule_id: ObjectId) -> None:
+        """Forget where a rule stands (it watches something else now): it starts again from ok."""
+
+    @abstractmethod
     def transition(
         self, rule_id: ObjectId, sensor: str, before: State, after: State, event: dict | None
     ) -> bool:
@@ -99,8 +103,9 @@ class Alerts(ABC):
         """Take a delivery until ``until`` if it is still due; whether this process got it."""
 
     @abstractmethod
-    def record(self, event: str, index: int, outcome: dict) -> None:
-        """Write how a delivery went: status, attempts, next_at, last_error, delivered_at."""
+    def record(self, event: str, index: int, outcome: dict, lease: datetime) -> bool:
+        """Write how a delivery went (status, attempts, next_at, last_error, delivered_at) if this
+        process still holds it (its lease is still ``lease``); whether it did."""
 
     @abstractmethod
     def prune(self, keep: int = EVENTS_KEPT) -> int:

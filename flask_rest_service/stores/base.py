@@ -20,7 +20,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from bson import ObjectId
 
@@ -107,6 +107,12 @@ def millis(moment: datetime) -> int:
     """Milliseconds since the epoch of a naive UTC date, exactly."""
     delta = moment - EPOCH
     return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
+
+
+def now() -> datetime:
+    """The time now as the stores keep it: naive UTC, whole milliseconds."""
+    moment = datetime.now(UTC).replace(tzinfo=None)
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 def from_millis(ms: int) -> datetime:
@@ -259,7 +265,8 @@ class Readings(ABC):
 
     @abstractmethod
     def sensors(self) -> list[dict]:
-        """Every sensor, by name: count, first and last dates (None if undated), latest reading.
+        """Every sensor, by name: count, first and last dates (None if undated), latest reading,
+        and ``reported``: when it last sent a reading, by the server's clock (None if not known).
 
         Without counting readings: the count is kept up to date by every write.
         """

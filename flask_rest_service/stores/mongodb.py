@@ -45,6 +45,7 @@ from .base import (
     StatsQuery,
     Store,
     StoreUnavailable,
+    now,
     sum_as_mongodb,
 )
 from .mongodb_alerts import MongoAlerts
@@ -213,8 +214,8 @@ class MongoReadings(Readings):
                 [{"$match": match}, {"$group": {"_id": "$sensor", "count": {"$sum": 1}}}]
             )
         }
-        for sensor in counts:
-            self.summaries.replace_one({"_id": sensor}, {"count": counts[sensor]}, upsert=True)
+        for sensor in counts:  # update, not replace: "reported" is kept
+            self.summaries.update_one({"_id": sensor}, {"$set": {"count": counts[sensor]}}, upsert=True)
         gone = (
             {"_id": {"$nin": list(counts)}}
             if sensors is None
@@ -230,7 +231,10 @@ class MongoReadings(Readings):
         """
         for sensor, count in _sensors(docs).items():
             try:
-                self.summaries.update_one({"_id": sensor}, {"$inc": {"count": sign * count}}, upsert=sign > 0)
+                change = {"$inc": {"count": sign * count}}
+                if sign > 0:  # when the sensor last reported, by this server's clock
+                    change["$max"] = {"reported": now()}
+                self.summaries.update_one({"_id": sensor}, change, upsert=sign > 0)
                 if sign < 0:
                     self.summaries.delete_one({"_id": sensor, "count": {"$lte": 0}})
             except Exception as error:
@@ -243,38 +247,56 @@ class MongoReadings(Readings):
     def _added(self, docs) -> None:
         self._count(docs, +1)
 
+    def _resent(self, docs) -> None:
+        """Readings stored already came again: their sensors reported, though nothing is new."""
+        sensors = sorted(_sensors(docs))
+        if sensors:
+            self.summaries.update_many({"_id": {"$in": sensors}}, {"$max": {"reported": now()}})
+
     def _removed(self, docs) -> None:
         self._count(docs, -1)
 
     def insert(self, readings: list[dict]) -> list[tuple[dict, bool]]:
         """Store readings; return each stored document and whether it is new."""
         docs = [reading if "_id" in reading else {"_id": ObjectId(), **reading} for reading in readings]
+        existing = {}
+        pending = docs
+        while pending:
+            refused = self._insert(pending)
+            if not refused:
+                break
+            found = {doc["_id"]: doc for doc in self.collection.find({"_id": {"$in": refused}})}
+            existing.update(found)
+            self._resent(found.values())
+            # Refused as a duplicate, then deleted before it could be read: store it after all.
+            pending = [doc for doc in pending if doc["_id"] in refused and doc["_id"] not in found]
+        return [(existing[doc["_id"]], False) if doc["_id"] in existing else (doc, True) for doc in docs]
+
+    def _insert(self, docs: list[dict]) -> list[ObjectId]:
+        """Insert readings and count the new ones; return the ids refused as stored already."""
         if len(docs) == 1:
             try:
                 self.collection.insert_one(docs[0])
             except DuplicateKeyError:
-                return [(self.get(docs[0]["_id"]), False)]
+                return [docs[0]["_id"]]
             except WriteConcernError:
                 self._added(docs)  # applied on the primary: counted now, not again when resent
                 raise
             self._added(docs)
-            return [(docs[0], True)]
+            return []
         try:
             self.collection.insert_many(docs, ordered=False)
         except BulkWriteError as error:
             failed = error.details["writeErrors"]
             if any(item["code"] != DUPLICATE_KEY for item in failed):
                 raise
+            refused = {item["index"] for item in failed}
+            self._added([doc for index, doc in enumerate(docs) if index not in refused])
             if error.details.get("writeConcernErrors"):
-                duplicates = {item["index"] for item in failed}
-                self._added([doc for index, doc in enumerate(docs) if index not in duplicates])
                 raise
-            ids = [docs[item["index"]]["_id"] for item in failed]
-            existing = {doc["_id"]: doc for doc in self.collection.find({"_id": {"$in": ids}})}
-            self._added([doc for doc in docs if doc["_id"] not in existing])
-            return [(existing[doc["_id"]], False) if doc["_id"] in existing else (doc, True) for doc in docs]
+            return [docs[index]["_id"] for index in sorted(refused)]
         self._added(docs)
-        return [(doc, True) for doc in docs]
+        return []
 
     def get(self, oid: ObjectId) -> dict | None:
         """Return one reading, or None."""
@@ -385,9 +407,9 @@ class MongoReadings(Readings):
 
     def sensors(self) -> list[dict]:
         """Every sensor, by name: the kept count, and both ends of its index."""
-        counts = {doc["_id"]: doc["count"] for doc in self.summaries.find({"count": {"$gt": 0}})}
+        summaries = {doc["_id"]: doc for doc in self.summaries.find({"count": {"$gt": 0}})}
         found = []
-        for sensor in sorted(counts):
+        for sensor in sorted(summaries):
             latest = self.latest(sensor)
             if latest is None:  # deleted since the summary was read
                 continue
@@ -396,10 +418,11 @@ class MongoReadings(Readings):
             found.append(
                 {
                     "sensor": sensor,
-                    "count": counts[sensor],
+                    "count": summaries[sensor]["count"],
                     "first": oldest[0]["timestamp"] if oldest else None,
                     "last": last if isinstance(last, datetime) else None,
                     "latest": latest,
+                    "reported": summaries[sensor].get("reported"),
                 }
             )
         return found

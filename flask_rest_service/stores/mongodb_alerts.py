@@ -103,6 +103,10 @@ class MongoAlerts(Alerts):
             (doc["_id"]["rule"], doc["_id"]["sensor"], _state(doc)) for doc in self.states_collection.find()
         ]
 
+    def clear_states(self, rule_id: ObjectId) -> None:
+        """Forget where a rule stands."""
+        self.states_collection.delete_many({"_id.rule": rule_id})
+
     def transition(
         self, rule_id: ObjectId, sensor: str, before: State, after: State, event: dict | None
     ) -> bool:
@@ -198,15 +202,20 @@ class MongoAlerts(Alerts):
         )
         return taken.modified_count == 1
 
-    def record(self, event: str, index: int, outcome: dict) -> None:
-        """Write how a delivery went."""
+    def record(self, event: str, index: int, outcome: dict, lease: datetime) -> bool:
+        """Write how a delivery went, if the claim is still this process's."""
         at = f"deliveries.{index}"
         fields = {
             f"{at}.{name}": outcome.get(name)
             for name in ("status", "attempts", "next_at", "last_error", "delivered_at")
         }
         fields[f"{at}.lease_until"] = None
-        self.events_collection.update_one({"_id": event}, {"$set": fields})
+        return (
+            self.events_collection.update_one(
+                {"_id": event, f"{at}.lease_until": lease}, {"$set": fields}
+            ).modified_count
+            == 1
+        )
 
     def prune(self, keep: int = EVENTS_KEPT) -> int:
         """Keep each rule's newest events."""

@@ -41,6 +41,7 @@ from .base import (
     from_millis,
     is_number,
     millis,
+    now,
     patched,
 )
 from .sqlite_alerts import SqliteAlerts
@@ -245,6 +246,12 @@ class SqliteReadings(Readings):
                 found = connection.execute(f"SELECT id, doc FROM readings WHERE id IN ({marks})", given)
                 stored = {row[0]: bson.decode(row[1]) for row in found}
             connection.executemany(INSERT, (_row(doc) for doc in docs if doc["_id"].binary not in stored))
+            sensors = sorted({doc["sensor"] for doc in docs if isinstance(doc.get("sensor"), str)})
+            if sensors:  # resends too: a device that resends is reporting
+                marks = ",".join("?" * len(sensors))
+                connection.execute(
+                    f"UPDATE sensors SET reported = ? WHERE sensor IN ({marks})", [millis(now()), *sensors]
+                )
         return [
             (stored[doc["_id"].binary], False) if doc["_id"].binary in stored else (doc, True) for doc in docs
         ]
@@ -362,19 +369,20 @@ class SqliteReadings(Readings):
         """Every sensor, by name, from the summary the triggers keep, with its latest reading."""
         with self.db.connection() as connection:
             rows = connection.execute(
-                "SELECT sensor, count, first, last FROM sensors WHERE count > 0"
+                "SELECT sensor, count, first, last, reported FROM sensors WHERE count > 0"
             ).fetchall()
         found = []
-        for sensor, count, first, last in sorted(rows):
+        for sensor, count, first, last, reported in sorted(rows):
             latest = self.latest(sensor)
             if latest is not None:  # None: deleted since the summary was read
                 found.append(
                     {
                         "sensor": sensor,
                         "count": count,
-                        "first": None if first is None else from_millis(first),
-                        "last": None if last is None else from_millis(last),
+                        "first": _date(first),
+                        "last": _date(last),
                         "latest": latest,
+                        "reported": _date(reported),
                     }
                 )
         return found

@@ -107,6 +107,11 @@ class SqliteAlerts(Alerts):
             rows = connection.execute(f"SELECT rule, sensor, {STATE_COLUMNS} FROM alert_states").fetchall()
         return [(ObjectId(row[0]), row[1], _state(row[2:])) for row in rows]
 
+    def clear_states(self, rule_id: ObjectId) -> None:
+        """Forget where a rule stands."""
+        with self.db.write() as connection:
+            connection.execute("DELETE FROM alert_states WHERE rule = ?", (rule_id.binary,))
+
     def transition(
         self, rule_id: ObjectId, sensor: str, before: State, after: State, event: dict | None
     ) -> bool:
@@ -191,21 +196,25 @@ class SqliteAlerts(Alerts):
             ).rowcount
         return taken == 1
 
-    def record(self, event: str, index: int, outcome: dict) -> None:
-        """Write how a delivery went."""
+    def record(self, event: str, index: int, outcome: dict, lease: datetime) -> bool:
+        """Write how a delivery went, if the claim is still this process's."""
         with self.db.write() as connection:
-            connection.execute(
-                "UPDATE alert_deliveries SET status = ?, attempts = ?, next_at = ?, last_error = ?, "
-                "delivered_at = ?, lease_until = NULL WHERE event = ? AND idx = ?",
-                (
-                    outcome["status"],
-                    outcome["attempts"],
-                    millis(outcome["next_at"]),
-                    outcome.get("last_error"),
-                    _ms(outcome.get("delivered_at")),
-                    event,
-                    index,
-                ),
+            return (
+                connection.execute(
+                    "UPDATE alert_deliveries SET status = ?, attempts = ?, next_at = ?, last_error = ?, "
+                    "delivered_at = ?, lease_until = NULL WHERE event = ? AND idx = ? AND lease_until = ?",
+                    (
+                        outcome["status"],
+                        outcome["attempts"],
+                        millis(outcome["next_at"]),
+                        outcome.get("last_error"),
+                        _ms(outcome.get("delivered_at")),
+                        event,
+                        index,
+                        millis(lease),
+                    ),
+                ).rowcount
+                == 1
             )
 
     def prune(self, keep: int = EVENTS_KEPT) -> int:
