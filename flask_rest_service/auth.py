@@ -27,9 +27,9 @@ from collections.abc import Callable
 
 from flask import current_app, g, request
 
+from .bsonvalues import utc_now
 from .errors import ApiError
 from .stores import DuplicateName, StoreUnavailable
-from .validation import utc_now
 
 COLLECTION = "api_keys"
 SCOPES = ("read", "write", "admin")

@@ -19,14 +19,15 @@ runs per reading except the ObjectId callback.
 from collections import deque
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import islice, repeat
 from typing import Any
 
 import orjson
 from bson import ObjectId, json_util
 
-EPOCH = datetime(1970, 1, 1)
+from .bsonvalues import EPOCH, epoch_millis, utc_naive
+
 _OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME
 _LINE_OPTIONS = _OPTIONS | orjson.OPT_APPEND_NEWLINE
 # How orjson writes a naive date: "2026-03-01T10:00:00Z", "2026-03-01T10:00:00.005000Z".
@@ -34,23 +35,10 @@ _DATE_OPTIONS = orjson.OPT_NAIVE_UTC | orjson.OPT_UTC_Z
 _BATCH = 1000  # documents whose dates are formatted together, for NDJSON lines
 
 
-def utc_naive(moment: datetime) -> datetime:
-    """Return a datetime as naive UTC, the form BSON stores."""
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC).replace(tzinfo=None)
-    return moment
-
-
 def iso_utc(moment: datetime) -> str:
     """Format a datetime as ISO 8601 UTC, with milliseconds when non-zero."""
     text = utc_naive(moment).isoformat()  # "YYYY-MM-DDTHH:MM:SS[.ffffff]"
     return f"{text[:23]}Z" if len(text) > 19 else f"{text}Z"
-
-
-def epoch_millis(moment: datetime) -> int:
-    """Return milliseconds since the Unix epoch, as BSON stores a date."""
-    delta = utc_naive(moment) - EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
 
 
 def _default(value: Any) -> Any:

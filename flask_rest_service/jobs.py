@@ -22,9 +22,9 @@ from datetime import timedelta
 from flask import Flask
 
 from . import maintenance
+from .bsonvalues import utc_now
 from .queries import Filters
 from .stores import StoreUnavailable
-from .validation import utc_now
 
 LEASE = "jobs"
 HOLDER = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"

@@ -7,7 +7,6 @@ Values are always literals: nothing here becomes a query operator.
 
 import base64
 import binascii
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -16,13 +15,12 @@ from typing import Any
 from bson import ObjectId
 from bson.errors import InvalidId
 
+from .bsonvalues import EPOCH, epoch_millis
 from .errors import ApiError, ValidationError
-from .extjson import EPOCH, epoch_millis
 from .stores.base import Filters, ListQuery, Position, StatsQuery
-from .validation import FIRST_DATE, FIRST_MS, OUT_OF_RANGE, parse_timestamp
+from .validation import FIRST_DATE, FIRST_MS, OUT_OF_RANGE, parse_duration, parse_field_path, parse_timestamp
 
 WHEN = "must be an ISO 8601 date-time or Unix epoch seconds"
-INTERVAL_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 STATS_WINDOW = timedelta(hours=24)
 
 
@@ -66,20 +64,6 @@ def _choice(*choices: str) -> Callable[[str], str]:
         raise ValueError(f"must be one of: {', '.join(choices)}")
 
     return parse
-
-
-def _interval(raw: str) -> int:
-    match = re.fullmatch(r"([1-9]\d{0,8})([smhdw])", raw)
-    if not match:
-        raise ValueError("must be a whole number and a unit: s, m, h, d or w (30s, 5m, 1h, 1d, 1w)")
-    return int(match.group(1)) * INTERVAL_UNITS[match.group(2)] * 1000
-
-
-def _field_path(raw: str) -> str:
-    parts = raw.split(".")
-    if len(raw) > 200 or not all(part and not part.startswith("$") and "\x00" not in part for part in parts):
-        raise ValueError("must be a field name or dotted path (no empty parts, none starting with '$')")
-    return raw
 
 
 def encode_cursor(position: Position) -> str:
@@ -187,8 +171,8 @@ def parse_stats_query(args, now: datetime, max_buckets: int) -> StatsQuery:
     """Validate ``GET /readings/stats``; the window defaults to the last 24 hours."""
     parsers = {
         **FILTERS,
-        "field": _field_path,
-        "interval": _interval,
+        "field": parse_field_path,
+        "interval": lambda raw: parse_duration(raw) * 1000,  # in milliseconds
         "fill": _choice("none", "null"),
     }
     values, errors = _parse(args, parsers, required=("sensor", "interval"))

@@ -14,10 +14,10 @@ from flask_restful import Resource
 
 from . import bodies, export, openapi, queries, validation
 from .alerts import resources as alerts
+from .bsonvalues import EPOCH, epoch_millis, utc_now
 from .errors import RETRY_AFTER_SECONDS, ApiError
-from .extjson import epoch_millis
 from .stores import Position, StoreUnavailable
-from .stores.base import EPOCH, STATISTICS, Readings
+from .stores.base import STATISTICS, Readings
 
 RETRY = {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
@@ -84,7 +84,7 @@ class ReadingList(Resource):
         payload = bodies.read_json_or_form()
         if partial:
             return _store_partial(payload if isinstance(payload, list) else [payload]), 207
-        readings = validation.clean_readings(payload, validation.utc_now(), limits())
+        readings = validation.clean_readings(payload, utc_now(), limits())
         stored = store().insert(readings)
         _alert([doc for doc, created in stored if created])
         g.readings = len(stored)  # for the request's log line
@@ -106,7 +106,7 @@ class ReadingStats(Resource):
     def get(self):
         """Aggregate into interval buckets; with fill=null, empty buckets too."""
         config = current_app.config
-        query = queries.parse_stats_query(request.args, validation.utc_now(), config["MAX_BUCKETS"])
+        query = queries.parse_stats_query(request.args, utc_now(), config["MAX_BUCKETS"])
         buckets = store().stats(query)
         if query.fill == "null":
             buckets = _fill(buckets, query)
@@ -170,7 +170,7 @@ class Reading(Resource):
 
     def put(self, id: ObjectId):
         """Replace a reading; the id stays."""
-        reading = validation.clean_replacement(bodies.read_json(), id, validation.utc_now(), limits())
+        reading = validation.clean_replacement(bodies.read_json(), id, utc_now(), limits())
         return _found(store().replace(id, reading), id)
 
     def patch(self, id: ObjectId):
@@ -204,7 +204,7 @@ def _found(doc: dict | None, oid: ObjectId) -> dict:
 
 def _store_partial(payload: list) -> list[dict]:
     """Store the valid items of a batch; return one result per item, by index."""
-    checked = validation.check_batch(payload, validation.utc_now(), limits())
+    checked = validation.check_batch(payload, utc_now(), limits())
     valid = [reading for reading, problems in checked if not problems]
     inserted = store().insert(valid) if valid else []
     _alert([doc for doc, created in inserted if created])

@@ -17,10 +17,9 @@ from bson import ObjectId
 from werkzeug.routing import BaseConverter
 from werkzeug.routing import ValidationError as RoutingValidationError
 
+from .bsonvalues import EPOCH, INT64_MAX, INT64_MIN, bson_time, epoch_millis
 from .errors import ApiError, ValidationError
-from .extjson import EPOCH, epoch_millis, utc_naive
 
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 MAX_LABEL_LENGTH = 200
 # Problems listed in an answer (each counted, only these many listed): a body
 # of a million bad keys costs a count, not a million entries.
@@ -35,6 +34,9 @@ _NUMBER = re.compile(r"-?\d+(\.\d+)?")
 _HEX24 = re.compile(r"[0-9a-fA-F]{24}")
 # 19 digits in a row: maybe an integer past 64 bits, which orjson reads as a double.
 _LONG_DIGITS = re.compile(rb"\d{19}")
+MAX_FIELD_PATH = 200
+_DURATION = re.compile(r"([1-9]\d{0,8})([smhdw])")
+DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
 class Problems:
@@ -61,17 +63,6 @@ class Problems:
 
 
 # --- values -------------------------------------------------------------
-
-
-def bson_time(moment: datetime) -> datetime:
-    """Return naive UTC with the microseconds BSON cannot hold cut off."""
-    moment = utc_naive(moment)
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
-
-
-def utc_now() -> datetime:
-    """Return the time now as BSON stores it (naive UTC, milliseconds)."""
-    return bson_time(datetime.now(UTC))
 
 
 def parse_timestamp(value: Any) -> datetime:
@@ -136,6 +127,21 @@ def _key_problem(key: str) -> str | None:
     if "\x00" in key:
         return "field names must not contain NUL"
     return None
+
+
+def parse_field_path(raw: Any) -> str:
+    """A field named by its dotted path (``value``, ``env.temp``), as stats and rules take it."""
+    if not isinstance(raw, str) or len(raw) > MAX_FIELD_PATH or any(map(_key_problem, raw.split("."))):
+        raise ValueError("must be a field name or dotted path (no empty parts, none starting with '$')")
+    return raw
+
+
+def parse_duration(raw: Any) -> int:
+    """Seconds in a duration like ``30s``, ``5m``, ``1h``, ``1d``, ``1w``; ValueError if it is not one."""
+    match = _DURATION.fullmatch(raw) if isinstance(raw, str) else None
+    if not match:
+        raise ValueError("must be a whole number and a unit: s, m, h, d or w (30s, 5m, 1h, 1d, 1w)")
+    return int(match.group(1)) * DURATION_UNITS[match.group(2)]
 
 
 def _clean(value: Any, path: str, depth: int, limits: "Limits", errors: Problems) -> Any:
@@ -230,8 +236,11 @@ def clean_reading(raw: Any, received: datetime | None, limits: Limits) -> tuple[
 def _json_size(raw: dict) -> int:
     try:
         return len(orjson.dumps(raw))
-    except TypeError:  # an integer past 64 bits, which orjson does not write (refused below)
-        return len(json.dumps(raw, separators=(",", ":")))
+    except TypeError:  # an integer past 64 bits, or nested past orjson's 255 levels (both refused below)
+        try:
+            return len(json.dumps(raw, separators=(",", ":")))
+        except RecursionError:
+            return 0  # nested too deep to measure, refused by _clean at max_depth
 
 
 def _check_id(reading: dict, oid: ObjectId, errors: Problems) -> None:
@@ -283,6 +292,8 @@ def parse_json(raw: bytes | str, field: str) -> Any:
         return value
     except (orjson.JSONDecodeError, ValueError) as error:
         raise ValidationError([{"field": field, "detail": f"not valid JSON: {error}"}]) from None
+    except RecursionError:  # json's parser, deeper than orjson's 1024 levels never gets here
+        raise ValidationError([{"field": field, "detail": "not valid JSON: nested too deep"}]) from None
 
 
 def _no_constant(name: str):

@@ -127,6 +127,10 @@ def test_a_rule_is_made_shown_masked_changed_and_deleted(app, client, receiver):
         ({"name": "x", "kind": "quiet", "sensor": "a", "for": "1m", "notify": ["ftp://nowhere"], "colour": "red"},
          [{"field": "colour", "detail": "unknown field; a rule has above, below, enabled, field, for, hysteresis, kind, name, notify, sensor, sensor_prefix"},
           {"field": "notify.0", "detail": "neither an https:// webhook nor a URL Apprise can notify (github.com/caronc/apprise/wiki)"}]),
+        ({"name": "x", "kind": "threshold", "sensor": "a", "above": 2**63, "hysteresis": 2**64, "field": "a.\u0000"},
+         [{"field": "field", "detail": "must be a field name or dotted path (no empty parts, none starting with '$')"},
+          {"field": "above", "detail": "integers must fit in 64 bits"},
+          {"field": "hysteresis", "detail": "integers must fit in 64 bits"}]),
     ],
 )  # fmt: skip
 def test_a_bad_rule_is_a_400_listing_every_problem_and_stores_nothing(app, client, body, errors):

@@ -268,6 +268,29 @@ def test_too_deep_nesting_is_refused(app, client, readings):
     assert readings.count() == 0
 
 
+@pytest.mark.parametrize("depth", [300, 1000])
+@pytest.mark.parametrize("long_integer", [False, True])  # True: read again by json, whose limit is lower
+@pytest.mark.parametrize("form", [False, True])
+def test_nesting_deeper_than_the_parsers_go_is_a_400(client, readings, depth, long_integer, form):
+    value = 12345678901234567890123 if long_integer else 1
+    text = f'{{"sensor": "a", "value": {value}, "x": {"[" * depth}{"]" * depth}}}'
+    if form:
+        response = client.post("/readings/", data={"reading": text})
+    else:
+        response = client.post("/readings/", data=text, content_type="application/json")
+    assert response.status_code == 400
+    field = "x" + ".0" * 31
+    deep = {"field": field, "detail": "nested deeper than 32"}
+    expected = {
+        (300, False): [deep],
+        (300, True): [{"field": "value", "detail": "integers must fit in 64 bits"}, deep],
+        (1000, False): [deep],
+        (1000, True): [{"field": "reading" if form else "body", "detail": "not valid JSON: nested too deep"}],
+    }[depth, long_integer]
+    assert response.json["errors"] == expected
+    assert readings.count() == 0
+
+
 def test_batch_with_bad_items_stores_nothing_and_names_each_by_index(client, readings):
     batch = [{"value": 1}, {"value": "x"}, {"value": 2}, "oops"]
     response = client.post("/readings/", json=batch)

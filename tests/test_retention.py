@@ -7,7 +7,7 @@ from bson import ObjectId
 from conftest import everything
 
 from flask_rest_service import jobs
-from flask_rest_service.validation import utc_now
+from flask_rest_service.bsonvalues import utc_now
 
 
 def seed(readings, now):

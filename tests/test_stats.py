@@ -5,7 +5,7 @@ from datetime import datetime, timedelta
 import pytest
 from conftest import problem_body
 
-from flask_rest_service.validation import utc_now
+from flask_rest_service.bsonvalues import utc_now
 
 T = datetime(2026, 3, 1, 10, 0, 0)
 WINDOW = "since=2026-03-01T10:00:00Z&until=2026-03-01T10:20:00Z"

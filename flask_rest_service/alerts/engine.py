@@ -24,9 +24,9 @@ import time
 from collections import defaultdict
 from datetime import datetime, timedelta
 
+from ..bsonvalues import utc_now
 from ..stores import StoreUnavailable
 from ..stores.base import Filters
-from ..validation import utc_now
 from . import machine, notify, targets
 from .rules import describe, watches
 

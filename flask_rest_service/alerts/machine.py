@@ -17,7 +17,8 @@ device's clock may be years off), and resolve as soon as a reading arrives.
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from ..stores.base import field_value, is_number
+from ..bsonvalues import is_number
+from ..stores.base import field_value
 
 
 @dataclass(frozen=True)

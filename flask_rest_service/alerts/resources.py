@@ -10,7 +10,8 @@ from bson import ObjectId
 from flask import current_app, request
 from flask_restful import Resource
 
-from .. import bodies, queries, validation
+from .. import bodies, queries
+from ..bsonvalues import utc_now
 from ..errors import ApiError
 from . import targets
 from .rules import CONDITION, clean_rule, describe, duration_text, watches
@@ -61,7 +62,7 @@ def _as_input(rule: dict) -> dict:
 def create(body) -> dict:
     """Validate and store a new rule (POST /rules/, ``rules create``); return it shown, with its secret."""
     clean = clean_rule(body, current_app.config["ALERTS_ALLOW_LINK_LOCAL"])
-    now = validation.utc_now()
+    now = utc_now()
     secret = SECRET_PREFIX + secrets.token_urlsafe(24)
     rule = {"_id": ObjectId(), **clean, "secret": secret, "created": now, "updated": now}
     _alerts().add_rule(rule)
@@ -107,7 +108,7 @@ class Rule(Resource):
             **clean,
             "secret": current["secret"],
             "created": current["created"],
-            "updated": validation.utc_now(),
+            "updated": utc_now(),
         }
         if not _alerts().replace_rule(id, rule):
             _found(id)

@@ -16,11 +16,12 @@ are webhooks the service signs itself; any other URL is Apprise's
 ``json://``, ...).
 """
 
-import re
 from typing import Any
 
+from .. import validation
+from ..bsonvalues import INT64_MAX, INT64_MIN, is_number
 from ..errors import ValidationError
-from ..validation import MAX_LABEL_LENGTH, Problems
+from ..validation import DURATION_UNITS, MAX_LABEL_LENGTH, Problems
 from . import targets
 
 KINDS = ("threshold", "quiet")
@@ -37,8 +38,6 @@ FIELDS = {
     "notify",
     "enabled",
 }
-DURATION = re.compile(r"([1-9]\d{0,8})([smhdw])")
-SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 MAX_DURATION_SECONDS = 366 * 86400
 MAX_TARGETS = 10
 # What a rule watches and when it fires: changing any of it starts its alerts afresh.
@@ -46,11 +45,8 @@ CONDITION = ("kind", "sensor", "sensor_prefix", "field", "above", "below", "for_
 
 
 def parse_duration(raw: Any) -> int:
-    """Seconds in a duration like ``30s``, ``5m``, ``1h``, ``1d``, ``1w``; ValueError if it is not one."""
-    match = DURATION.fullmatch(raw) if isinstance(raw, str) else None
-    if not match:
-        raise ValueError("must be a whole number and a unit: s, m, h, d or w (30s, 5m, 1h, 1d, 1w)")
-    seconds = int(match.group(1)) * SECONDS[match.group(2)]
+    """Seconds in a rule's duration (``10m``), at most 366 days; ValueError if it is not one."""
+    seconds = validation.parse_duration(raw)
     if seconds > MAX_DURATION_SECONDS:
         raise ValueError("must be at most 366 days")
     return seconds
@@ -59,8 +55,8 @@ def parse_duration(raw: Any) -> int:
 def duration_text(seconds: int) -> str:
     """The shortest duration text for a number of seconds (``600`` -> ``10m``)."""
     for unit in "wdhm":
-        if seconds and seconds % SECONDS[unit] == 0:
-            return f"{seconds // SECONDS[unit]}{unit}"
+        if seconds and seconds % DURATION_UNITS[unit] == 0:
+            return f"{seconds // DURATION_UNITS[unit]}{unit}"
     return f"{seconds}s"
 
 
@@ -80,8 +76,9 @@ def describe(rule: dict) -> str:
     return text
 
 
-def _number(raw: Any) -> bool:
-    return raw.__class__ in (int, float)
+def _fits(number: int | float) -> bool:
+    """What BSON can store: a double, or an integer of 64 bits."""
+    return number.__class__ is float or INT64_MIN <= number <= INT64_MAX
 
 
 def clean_rule(raw: Any, allow_link_local: bool = False, current: dict | None = None) -> dict:
@@ -159,25 +156,25 @@ def _which_sensors(merged: dict, rule: dict, errors: Problems) -> None:
 
 def _threshold(merged: dict, rule: dict, errors: Problems) -> None:
     field = merged.get("field", "value")
-    parts = field.split(".") if isinstance(field, str) else [""]
-    if not all(part and not part.startswith("$") for part in parts) or len(field) > 200:
-        errors.add(
-            {
-                "field": "field",
-                "detail": "must be a field name or dotted path (no empty parts, none starting with '$')",
-            }
-        )
+    try:
+        validation.parse_field_path(field)
+    except ValueError as error:
+        errors.add({"field": "field", "detail": str(error)})
     rule["field"] = field
     sides = [side for side in ("above", "below") if merged.get(side) is not None]
     if len(sides) != 1:
         errors.add({"field": "above", "detail": "a threshold rule has exactly one of above and below"})
     for side in sides:
-        if not _number(merged[side]):
+        if not is_number(merged[side]):
             errors.add({"field": side, "detail": "must be a number"})
+        elif not _fits(merged[side]):
+            errors.add({"field": side, "detail": "integers must fit in 64 bits"})
         rule[side] = merged[side]
     hysteresis = merged.get("hysteresis", 0)
-    if not _number(hysteresis) or hysteresis < 0:
+    if not is_number(hysteresis) or hysteresis < 0:
         errors.add({"field": "hysteresis", "detail": "must be a number, 0 or more"})
+    elif not _fits(hysteresis):
+        errors.add({"field": "hysteresis", "detail": "integers must fit in 64 bits"})
     rule["hysteresis"] = hysteresis
 
 

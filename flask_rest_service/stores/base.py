@@ -20,16 +20,16 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 from bson import ObjectId
 
-EPOCH = datetime(1970, 1, 1)
+from ..bsonvalues import INT64_MAX, INT64_MIN, from_millis
+
 STATISTICS = ("count", "min", "max", "avg", "sum", "first", "last")
 EXPORT_BATCH = 1000  # readings per query of an export: no cursor outlives a batch
 EXPORT_RETRIES = 3  # tries of a batch after the first, once the file has started
 DELETE_BATCH = 5000  # readings per transaction of a bulk delete or of retention
-INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -96,28 +96,6 @@ class StoreUnavailable(Exception):
 
 class DuplicateName(ValueError):
     """A record with this name exists already."""
-
-
-def is_number(value) -> bool:
-    """Whether MongoDB's ``$isNumber`` holds: an int or a double, not a boolean."""
-    return value.__class__ in (int, float)
-
-
-def millis(moment: datetime) -> int:
-    """Milliseconds since the epoch of a naive UTC date, exactly."""
-    delta = moment - EPOCH
-    return (delta.days * 86_400 + delta.seconds) * 1000 + delta.microseconds // 1000
-
-
-def now() -> datetime:
-    """The time now as the stores keep it: naive UTC, whole milliseconds."""
-    moment = datetime.now(UTC).replace(tzinfo=None)
-    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
-
-
-def from_millis(ms: int) -> datetime:
-    """The naive UTC date of a count of milliseconds since the epoch."""
-    return EPOCH + timedelta(milliseconds=ms)
 
 
 def patched(doc: dict, changes: dict, removals: Iterable[str]) -> dict:

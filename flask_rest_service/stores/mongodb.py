@@ -31,9 +31,9 @@ from pymongo.errors import (
     WriteConcernError,
 )
 
+from ..bsonvalues import EPOCH, utc_now
 from .base import (
     DELETE_BATCH,
-    EPOCH,
     EVERYTHING,
     STATISTICS,
     DuplicateName,
@@ -45,7 +45,6 @@ from .base import (
     StatsQuery,
     Store,
     StoreUnavailable,
-    now,
     sum_as_mongodb,
 )
 from .mongodb_alerts import MongoAlerts
@@ -233,7 +232,7 @@ class MongoReadings(Readings):
             try:
                 change = {"$inc": {"count": sign * count}}
                 if sign > 0:  # when the sensor last reported, by this server's clock
-                    change["$max"] = {"reported": now()}
+                    change["$max"] = {"reported": utc_now()}
                 self.summaries.update_one({"_id": sensor}, change, upsert=sign > 0)
                 if sign < 0:
                     self.summaries.delete_one({"_id": sensor, "count": {"$lte": 0}})
@@ -251,7 +250,7 @@ class MongoReadings(Readings):
         """Readings stored already came again: their sensors reported, though nothing is new."""
         sensors = sorted(_sensors(docs))
         if sensors:
-            self.summaries.update_many({"_id": {"$in": sensors}}, {"$max": {"reported": now()}})
+            self.summaries.update_many({"_id": {"$in": sensors}}, {"$max": {"reported": utc_now()}})
 
     def _removed(self, docs) -> None:
         self._count(docs, -1)

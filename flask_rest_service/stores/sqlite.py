@@ -24,6 +24,7 @@ from pathlib import Path
 import bson
 from bson import ObjectId
 
+from ..bsonvalues import epoch_millis, from_millis, is_number, utc_now
 from .base import (
     DELETE_BATCH,
     EVERYTHING,
@@ -38,10 +39,6 @@ from .base import (
     StoreUnavailable,
     buckets,
     field_value,
-    from_millis,
-    is_number,
-    millis,
-    now,
     patched,
 )
 from .sqlite_alerts import SqliteAlerts
@@ -195,7 +192,7 @@ def _row(doc: dict) -> tuple:
         doc["_id"].binary,
         sensor if isinstance(sensor, str) else None,
         type_ if isinstance(type_, str) else None,
-        millis(timestamp) if isinstance(timestamp, datetime) else None,
+        epoch_millis(timestamp) if isinstance(timestamp, datetime) else None,
         value if is_number(value) else None,
         bson.encode(doc),
     )
@@ -214,10 +211,10 @@ def _where(filters: Filters) -> tuple[list[str], list]:
             params.append(value)
     if filters.since is not None:
         clauses.append("ts >= ?")
-        params.append(millis(filters.since))
+        params.append(epoch_millis(filters.since))
     if filters.until is not None:
         clauses.append("ts < ?")
-        params.append(millis(filters.until))
+        params.append(epoch_millis(filters.until))
     return clauses, params
 
 
@@ -250,7 +247,8 @@ class SqliteReadings(Readings):
             if sensors:  # resends too: a device that resends is reporting
                 marks = ",".join("?" * len(sensors))
                 connection.execute(
-                    f"UPDATE sensors SET reported = ? WHERE sensor IN ({marks})", [millis(now()), *sensors]
+                    f"UPDATE sensors SET reported = ? WHERE sensor IN ({marks})",
+                    [epoch_millis(utc_now()), *sensors],
                 )
         return [
             (stored[doc["_id"].binary], False) if doc["_id"].binary in stored else (doc, True) for doc in docs
@@ -319,9 +317,9 @@ class SqliteReadings(Readings):
             # One bound a side, the cursor's where it is the tighter: SQLite
             # bounds its index range by one of them, and a filter's bound would
             # have every later page scan from the filter's end to the cursor.
-            at = millis(after.timestamp)
-            since = None if filters.since is None else millis(filters.since)
-            until = None if filters.until is None else millis(filters.until) - 1  # inclusive
+            at = epoch_millis(after.timestamp)
+            since = None if filters.since is None else epoch_millis(filters.since)
+            until = None if filters.until is None else epoch_millis(filters.until) - 1  # inclusive
             low, high = (since, min(at, until) if until is not None else at) if descending else (
                 max(at, since) if since is not None else at, until)  # fmt: skip
             clauses, params = _where(Filters(filters.sensor, filters.type))
@@ -411,8 +409,8 @@ class SqliteKeys(Keys):
                         record["name"],
                         record["scope"],
                         record["hash"],
-                        millis(record["created"]),
-                        None if record.get("last_used") is None else millis(record["last_used"]),
+                        epoch_millis(record["created"]),
+                        None if record.get("last_used") is None else epoch_millis(record["last_used"]),
                     ),
                 )
         except sqlite3.IntegrityError:
@@ -466,7 +464,7 @@ class SqliteKeys(Keys):
     def touch(self, name: str, when: datetime) -> None:
         """Record when a key was last used."""
         with self.db.write() as connection:
-            connection.execute("UPDATE api_keys SET last_used = ? WHERE name = ?", (millis(when), name))
+            connection.execute("UPDATE api_keys SET last_used = ? WHERE name = ?", (epoch_millis(when), name))
 
 
 class SqliteLeases(Leases):
@@ -477,13 +475,13 @@ class SqliteLeases(Leases):
 
     def acquire(self, name: str, holder: str, now: datetime, seconds: float) -> bool:
         """Take or renew the lease until ``now + seconds``; False if another holder has it."""
-        expires = millis(now) + round(seconds * 1000)
+        expires = epoch_millis(now) + round(seconds * 1000)
         with self.db.write() as connection:
             taken = connection.execute(
                 "INSERT INTO leases (name, holder, expires) VALUES (?, ?, ?) "
                 "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires = excluded.expires "
                 "WHERE leases.expires <= ? OR leases.holder = excluded.holder",
-                (name, holder, expires, millis(now)),
+                (name, holder, expires, epoch_millis(now)),
             )
             return taken.rowcount == 1
 

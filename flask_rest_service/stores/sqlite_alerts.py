@@ -10,12 +10,12 @@ import bson
 from bson import ObjectId
 
 from ..alerts.machine import State
+from ..bsonvalues import epoch_millis, from_millis
 from .alerts import EVENTS_KEPT, Alerts, event_id
-from .base import from_millis, millis
 
 
 def _ms(moment: datetime | None) -> int | None:
-    return None if moment is None else millis(moment)
+    return None if moment is None else epoch_millis(moment)
 
 
 def _date(ms: int | None) -> datetime | None:
@@ -147,12 +147,15 @@ class SqliteAlerts(Alerts):
         body = {key: value for key, value in event.items() if key != "deliveries"}
         connection.execute(
             "INSERT INTO alert_events (id, rule, at, doc) VALUES (?, ?, ?, ?)",
-            (eid, rule_id.binary, millis(event["at"]), bson.encode({"_id": eid, **body})),
+            (eid, rule_id.binary, epoch_millis(event["at"]), bson.encode({"_id": eid, **body})),
         )
         connection.executemany(
             "INSERT INTO alert_deliveries (event, idx, url, target, status, attempts, next_at) "
             "VALUES (?, ?, ?, ?, 'queued', 0, ?)",
-            [(eid, index, d["url"], d["target"], millis(d["next_at"])) for index, d in enumerate(deliveries)],
+            [
+                (eid, index, d["url"], d["target"], epoch_millis(d["next_at"]))
+                for index, d in enumerate(deliveries)
+            ],
         )
 
     def events(self, rule_id: ObjectId, limit: int) -> list[dict]:
@@ -179,7 +182,7 @@ class SqliteAlerts(Alerts):
                 "SELECT d.event, d.idx, d.url, d.attempts, e.doc FROM alert_deliveries d JOIN alert_events e "
                 "ON e.id = d.event WHERE (d.status = 'queued' AND d.next_at <= ?) "
                 "OR (d.status = 'sending' AND d.lease_until <= ?) ORDER BY d.next_at LIMIT ?",
-                (millis(now), millis(now), limit),
+                (epoch_millis(now), epoch_millis(now), limit),
             ).fetchall()
         return [
             {"event": bson.decode(doc), "index": index, "url": url, "attempts": attempts}
@@ -192,7 +195,7 @@ class SqliteAlerts(Alerts):
             taken = connection.execute(
                 "UPDATE alert_deliveries SET status = 'sending', lease_until = ? WHERE event = ? AND idx = ? "
                 "AND ((status = 'queued' AND next_at <= ?) OR (status = 'sending' AND lease_until <= ?))",
-                (millis(until), event, index, millis(now), millis(now)),
+                (epoch_millis(until), event, index, epoch_millis(now), epoch_millis(now)),
             ).rowcount
         return taken == 1
 
@@ -206,12 +209,12 @@ class SqliteAlerts(Alerts):
                     (
                         outcome["status"],
                         outcome["attempts"],
-                        millis(outcome["next_at"]),
+                        epoch_millis(outcome["next_at"]),
                         outcome.get("last_error"),
                         _ms(outcome.get("delivered_at")),
                         event,
                         index,
-                        millis(lease),
+                        epoch_millis(lease),
                     ),
                 ).rowcount
                 == 1
