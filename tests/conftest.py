@@ -14,6 +14,7 @@ they start.
 """
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -164,6 +165,14 @@ def dead_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def next_link(response) -> str | None:
+    """The path of the page after this one (its Link rel=next), None on the last page."""
+    if "Link" not in response.headers:
+        return None
+    match = re.fullmatch(r'<http://localhost(/readings/\?[^>]*)>; rel="next"', response.headers["Link"])
+    return match.group(1)
 
 
 def problem_body(status, title, detail, errors=None):

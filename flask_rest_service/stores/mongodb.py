@@ -141,7 +141,10 @@ def time_filter(filters: Filters, dated: bool = False) -> dict:
         query["sensor"] = filters.sensor
     if filters.type is not None:
         query["type"] = filters.type
-    bounds: dict = {"$type": "date"} if dated else {}
+    # A date, not an array holding one (which $type matches too): such a
+    # document from an older collection sorts by an element, has no one time
+    # to page by, and fails the stats' date arithmetic. It is left out.
+    bounds: dict = {"$type": "date", "$not": {"$type": "array"}} if dated else {}
     if filters.since is not None:
         bounds["$gte"] = filters.since
     if filters.until is not None:
@@ -206,7 +209,9 @@ class MongoReadings(Readings):
 
     def recount(self, sensors=None) -> None:
         """Count each sensor's readings again (all sensors if None) and keep the result."""
-        match = {"sensor": {"$type": "string"}} if sensors is None else {"sensor": {"$in": sorted(sensors)}}
+        # A string, not an array of them (which $type matches too, and which no summary's _id can be).
+        named = {"$type": "string", "$not": {"$type": "array"}}
+        match = {"sensor": named if sensors is None else {"$in": sorted(sensors), **named}}
         counts = {
             group["_id"]: group["count"]
             for group in self.collection.aggregate(
@@ -380,7 +385,8 @@ class MongoReadings(Readings):
             bounds = criteria["timestamp"]
             # The $lte/$gte bound keeps the index scan tight; the $or breaks ties.
             inclusive = op + "e"
-            bounds[inclusive] = max(bounds.get(inclusive, after.timestamp), after.timestamp)
+            tighter = min if descending else max
+            bounds[inclusive] = tighter(bounds.get(inclusive, after.timestamp), after.timestamp)
             criteria["$or"] = [{"timestamp": {op: after.timestamp}}, {"_id": {op: after.id}}]
         # batch_size=limit: the whole slice in the first reply, so no server cursor outlives the call.
         sort = NEWEST_FIRST if descending else OLDEST_FIRST
