@@ -1,11 +1,11 @@
 """Readings as CSV or NDJSON, produced row by row from a cursor.
 
 CSV columns: ``_id, sensor, type, timestamp, value``, then the other top-level
-fields of the first reading in its order, then ``extra`` (``extra_``, with one
-more underscore each time, if the first reading has a field of that name). A
-field that a later reading has and the header lacks is never dropped: it goes
-into that row's ``extra`` cell, as a JSON object. Dates are ISO 8601 UTC;
-objects and arrays are Extended JSON text in their cell.
+fields of the first reading in its order, then ``extra``; no column name is
+used twice (see ``header``). A field that a later reading has and the header
+lacks is never dropped: it goes into that row's ``extra`` cell, as a JSON
+object. Dates are ISO 8601 UTC; objects and arrays are Extended JSON text in
+their cell.
 
 Text that a spreadsheet would read as a formula (a cell or a header starting
 with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return) gets a ``'`` in
@@ -59,6 +59,28 @@ def text(value: str) -> str:
     return "'" + value if value.startswith(FORMULA_STARTS) else value
 
 
+def header(columns: list[str]) -> list[str]:
+    """Name the columns, then ``extra``: neutralised, and no name used twice.
+
+    A name that neutralising leaves as it is stays; one it changes, then
+    ``extra``, gets one more ``_`` until it is unique. So a field named
+    ``'=x`` keeps that name, and a field ``=x`` beside it is ``'=x_``.
+    """
+    taken = {column for column in columns if text(column) == column}
+    names = []
+    for column in columns:
+        name = text(column)
+        if name != column:
+            while name in taken:
+                name += "_"
+            taken.add(name)
+        names.append(name)
+    extra = EXTRA
+    while extra in taken:
+        extra += "_"
+    return [*names, extra]
+
+
 def _chunks(pieces: Iterable[bytes]) -> Iterator[bytes]:
     buffer, size = [], 0
     for piece in pieces:
@@ -86,9 +108,6 @@ def _csv_lines(readings: Iterator[dict]) -> Iterator[bytes]:
     others = [key for key in (first or {}) if key not in FIXED_COLUMNS]
     columns = [*FIXED_COLUMNS, *others]
     known = set(columns)
-    extra = EXTRA
-    while extra in known:  # a stored field named extra keeps its own column
-        extra += "_"
     line = io.StringIO()
     writer = csv.writer(line, lineterminator="\r\n")  # RFC 4180
 
@@ -98,7 +117,7 @@ def _csv_lines(readings: Iterator[dict]) -> Iterator[bytes]:
         writer.writerow(row)
         return line.getvalue().encode()
 
-    yield render([*map(text, columns), extra])
+    yield render(header(columns))
     if first is None:
         return
     for reading in chain((first,), readings):

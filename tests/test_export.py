@@ -9,7 +9,7 @@ import pytest
 from bson import ObjectId, json_util
 from conftest import problem_body
 
-from flask_rest_service.export import cell
+from flask_rest_service.export import cell, header
 from flask_rest_service.stores import StoreUnavailable
 
 
@@ -145,6 +145,32 @@ def test_a_field_named_extra_keeps_its_own_column(client, readings):
     rows = list(csv.DictReader(io.StringIO(client.get("/readings/export").get_data(as_text=True))))
     assert list(rows[0]) == ["_id", "sensor", "type", "timestamp", "value", "extra", "extra_"]
     assert [(row["extra"], row["extra_"]) for row in rows] == [("mine", ""), ("also mine", '{"other":1}')]
+
+
+def test_a_neutralised_field_name_never_takes_a_name_already_used(client, readings):
+    # "=x" is written "'=x", a stored field's own name here; so is "'=x_".
+    readings.insert(
+        [
+            {"_id": oid(1), "=x": 1, "'=x": 2, "'=x_": 3, "timestamp": datetime(2026, 1, 1)},
+            {"_id": oid(2), "=x": 4, "'=x": 5, "'=x_": 6, "y": 7, "timestamp": datetime(2026, 1, 2)},
+        ]
+    )
+    body = client.get("/readings/export").get_data(as_text=True)
+    assert body.splitlines()[0] == "_id,sensor,type,timestamp,value,'=x__,'=x,'=x_,extra"
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert [(row["'=x__"], row["'=x"], row["'=x_"], row["extra"]) for row in rows] == [
+        ("1", "2", "3", ""),
+        ("4", "5", "6", '{"y":7}'),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("columns", "names"),
+    [(["a", "extra", "extra_"], ["a", "extra", "extra_", "extra__"]), (["'=x", "=x"], ["'=x", "'=x_", "extra"]),
+     (["=x", "'=x_", "'=x"], ["'=x__", "'=x_", "'=x", "extra"]), (["=a", "=b"], ["'=a", "'=b", "extra"])],
+)  # fmt: skip
+def test_header_names_each_column_once_changed_names_giving_way(columns, names):
+    assert header(columns) == names
 
 
 def test_an_outage_at_the_first_batch_is_a_503_even_with_the_key_already_known(app_factory, monkeypatch):
