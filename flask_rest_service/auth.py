@@ -11,12 +11,14 @@ the history; changing or deleting readings (one or many) takes ``admin``.
 While no key exists at all the service is open (a first local try). Once
 one exists, every request but the health check needs a key. What the check
 learns is cached for ``AUTH_CACHE_SECONDS`` per process: a new first key or a
-revocation takes effect within that time. Unknown keys are cached too (the
-last ``MAX_CACHED_KEYS``), so guessing costs no database look-up per guess.
+revocation takes effect within that time. Unknown keys are cached too, apart
+(the last ``MAX_CACHED_KEYS`` of each), so a flood of guesses never pushes a
+real key out.
 
-A request without a usable key is not refused at once: it is first counted
-against its address's rate limit, so that guesses are limited like anything
-else (429 once over it), then refused with 401.
+A key is looked up only after the rate limit has counted the request: a key
+this process has found before counts against its own budget, any other
+request against its address's. So guesses are limited like anything else, and
+past the limit they are answered 429 without touching the database.
 """
 
 import hashlib
@@ -31,7 +33,6 @@ from .bsonvalues import utc_now
 from .errors import ApiError
 from .stores import DuplicateName, StoreUnavailable
 
-COLLECTION = "api_keys"
 SCOPES = ("read", "write", "admin")
 KEY_PREFIX = "rk_"
 MIN_ENV_KEY_LENGTH = 20
@@ -154,8 +155,9 @@ class Guard:
         self.required = required  # REQUIRE_API_KEYS: never open, even with no key
         self.clock = clock
         self._any: tuple[float, bool] = (float("-inf"), False)
-        # hash -> (when learned, record or None for an unknown key); oldest first
-        self._known: OrderedDict[str, tuple[float, dict | None]] = OrderedDict()
+        # hash -> (when found, record), and hash -> when not found; oldest first
+        self._known: OrderedDict[str, tuple[float, dict]] = OrderedDict()
+        self._unknown: OrderedDict[str, float] = OrderedDict()
 
     def is_open(self) -> bool:
         """Whether no key exists (cached)."""
@@ -167,25 +169,42 @@ class Guard:
             self._any = (self.clock(), exists)
         return not exists
 
+    def name(self, key: str) -> str | None:
+        """The name of the key if this process has found it (however long ago); no look-up."""
+        found = self._known.get(digest(key))
+        return found[1]["name"] if found else None
+
     def identify(self, key: str) -> dict | None:
         """Return the key's record (cached), or None; marks stored keys used."""
-        hashed = digest(key)
-        cached = self._known.get(hashed)
-        if cached and self.clock() - cached[0] < self.cache_seconds:
-            return cached[1]
+        hashed, now = digest(key), self.clock()
+        found = self._known.get(hashed)
+        if found and now - found[0] < self.cache_seconds:
+            return found[1]
+        missed = self._unknown.get(hashed)
+        if missed is not None and now - missed < self.cache_seconds:
+            return None
         record = self.store.find(key)
-        if record is not None and record.get("source") != "environment":
+        if record is None:
+            self._known.pop(hashed, None)
+            _remember(self._unknown, hashed, now)
+            return None
+        if record.get("source") != "environment":
             self.store.touch(record["name"])  # at most once per cache period
-        self._known[hashed] = (self.clock(), record)
-        self._known.move_to_end(hashed)
-        while len(self._known) > MAX_CACHED_KEYS:
-            self._known.popitem(last=False)
+        self._unknown.pop(hashed, None)
+        _remember(self._known, hashed, (now, record))
         return record
 
 
+def _remember(cache: OrderedDict, hashed: str, value) -> None:
+    cache[hashed] = value
+    cache.move_to_end(hashed)
+    while len(cache) > MAX_CACHED_KEYS:
+        cache.popitem(last=False)
+
+
 def rate_limit_key() -> str:
-    """Whom a request counts against: its key once checked, else its address."""
-    name = g.get("api_key")
+    """Whom a request counts against: a key this process has found, else its address."""
+    name = g.get("rate_name")
     return f"key:{name}" if name else f"addr:{request.remote_addr}"
 
 
@@ -218,37 +237,40 @@ def needed_scope() -> str:
 
 
 def check_request() -> None:
-    """Decide whether the request may proceed (before every request, before the rate limit).
+    """Before the rate limit: whether the request needs a key, and whom it counts against.
 
-    A refusal is kept for ``enforce``, which runs after the rate limit has
-    counted the request: against its key when the key is known, else against
-    its address.
+    Nothing is looked up here but whether any key exists (cached): the key
+    itself is looked up by ``enforce``, once the limit has let the request by.
     """
-    g.api_key = g.refusal = None
+    g.api_key = g.rate_name = g.presented = None
+    g.needs_key = False
     if request.method == "OPTIONS" or request.path in OPEN_PATHS or request.path.startswith(OPEN_PREFIXES):
         return
     guard: Guard = current_app.extensions["guard"]
     if guard.is_open():
         return
-    key = presented_key()
-    if key is None:
-        g.refusal = Unauthorized("an API key is required: send it as X-API-Key or Authorization: Bearer")
-        return
-    record = guard.identify(key)
-    if record is None:
-        g.refusal = Unauthorized("unknown API key", error="invalid_token")
-        return
-    g.api_key = record["name"]
-    needed = needed_scope()
-    if not allows(record["scope"], needed):
-        detail = f"this key's scope is {record['scope']}; {request.method} {request.path} needs {needed}"
-        g.refusal = ApiError(detail, status=403)
+    g.needs_key = True
+    g.presented = presented_key()
+    if g.presented is not None:
+        g.rate_name = guard.name(g.presented)
 
 
 def enforce() -> None:
-    """Refuse the request if ``check_request`` decided so (after the rate limit)."""
-    if g.get("refusal") is not None:
-        raise g.refusal
+    """After the rate limit: refuse the request unless its key allows it."""
+    if not g.get("needs_key"):
+        return
+    if g.presented is None:
+        raise Unauthorized("an API key is required: send it as X-API-Key or Authorization: Bearer")
+    record = current_app.extensions["guard"].identify(g.presented)
+    if record is None:
+        raise Unauthorized("unknown API key", error="invalid_token")
+    g.api_key = record["name"]
+    needed = needed_scope()
+    if not allows(record["scope"], needed):
+        raise ApiError(
+            f"this key's scope is {record['scope']}; {request.method} {request.path} needs {needed}",
+            status=403,
+        )
 
 
 class Unauthorized(ApiError):

@@ -218,6 +218,33 @@ def test_wrong_and_missing_keys_count_against_the_address(app_factory):
     assert other.status_code == 401  # another address has its own budget
 
 
+def test_guesses_past_the_limit_are_refused_without_a_look_up(app_factory, monkeypatch):
+    app = app_factory(RATE_LIMIT="3/minute")
+    app.extensions["keys"].create("k", "read")
+    looked_up = []
+    real_find = app.extensions["keys"].find
+    monkeypatch.setattr(app.extensions["keys"], "find", lambda key: looked_up.append(key) or real_find(key))
+    client = app.test_client()
+    codes = [client.get("/readings/", headers={"X-API-Key": f"rk_guess{n}"}).status_code for n in range(6)]
+    assert codes == [401, 401, 401, 429, 429, 429]
+    assert looked_up == ["rk_guess0", "rk_guess1", "rk_guess2"]
+
+
+def test_a_flood_of_guesses_does_not_push_a_real_key_out_of_the_cache(app_factory, monkeypatch):
+    app = app_factory(AUTH_CACHE_SECONDS=60, RATE_LIMIT=None)
+    key = app.extensions["keys"].create("k", "read")
+    monkeypatch.setattr("flask_rest_service.auth.MAX_CACHED_KEYS", 10)
+    looked_up = []
+    real_find = app.extensions["keys"].find
+    monkeypatch.setattr(app.extensions["keys"], "find", lambda key: looked_up.append(key) or real_find(key))
+    client = app.test_client()
+    assert client.get("/readings/", headers={"X-API-Key": key}).status_code == 200
+    for n in range(20):
+        assert client.get("/readings/", headers={"X-API-Key": f"rk_guess{n}"}).status_code == 401
+    assert client.get("/readings/", headers={"X-API-Key": key}).status_code == 200
+    assert looked_up == [key] + [f"rk_guess{n}" for n in range(20)]
+
+
 class Clock:
     def __init__(self):
         self.now = 1000.0
