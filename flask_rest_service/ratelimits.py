@@ -10,6 +10,7 @@ and needs none of it.
 """
 
 import math
+import threading
 import time
 
 from flask import Flask, request
@@ -24,6 +25,76 @@ from .errors import problem
 # name for application-wide limits, so that counters shared in Redis keep
 # their keys across the change.
 SCOPE = "global"
+# How often the in-process counters drop the windows that have ended.
+SWEEP_SECONDS = 60
+
+
+class ProcessMemory(Storage):
+    """Fixed-window counters in this process's memory (``memory://``), expired as they are read.
+
+    A ``limits`` storage (its documented extension point). limits' own
+    ``MemoryStorage`` expires counters from a ``threading.Timer`` that it
+    starts again whenever the last one has run, 10 ms after it started: under
+    steady traffic a new thread every few requests, and the request that
+    starts it waits for it to start (about 1 ms, more on a busy machine).
+    Here a window that has ended counts as empty, and ended windows are
+    dropped every ``SWEEP_SECONDS``, by whichever request comes then.
+    """
+
+    STORAGE_SCHEME = None  # made for memory:// by init_app, not put in limits' registry
+
+    def __init__(self, uri: str | None = None, wrap_exceptions: bool = False, **options):
+        super().__init__(uri, wrap_exceptions=wrap_exceptions, **options)
+        self._windows: dict[str, list] = {}  # key -> [count, end of the window (epoch s)]
+        self._lock = threading.Lock()
+        self._sweep_at = 0.0
+
+    @property
+    def base_exceptions(self) -> type[Exception]:
+        """What this storage may raise (it raises nothing of its own)."""
+        return ValueError
+
+    def incr(self, key: str, expiry: float, amount: int = 1) -> int:
+        """Add to the key's count, opening a window of ``expiry`` seconds if none is open."""
+        now = time.time()
+        with self._lock:
+            if now >= self._sweep_at:
+                self._windows = {k: w for k, w in self._windows.items() if w[1] > now}
+                self._sweep_at = now + SWEEP_SECONDS
+            window = self._windows.get(key)
+            if window is None or window[1] <= now:
+                window = self._windows[key] = [0, now + expiry]
+            window[0] += amount
+            return window[0]
+
+    def _open(self, key: str) -> list | None:
+        window = self._windows.get(key)
+        return window if window is not None and window[1] > time.time() else None
+
+    def get(self, key: str) -> int:
+        """The key's count in its open window (0 if none is open)."""
+        window = self._open(key)
+        return window[0] if window else 0
+
+    def get_expiry(self, key: str) -> float:
+        """When the key's window ends (now if none is open)."""
+        window = self._open(key)
+        return window[1] if window else time.time()
+
+    def check(self) -> bool:
+        """Whether the storage works: memory always does."""
+        return True
+
+    def reset(self) -> int:
+        """Forget every count; return how many keys there were."""
+        with self._lock:
+            count, self._windows = len(self._windows), {}
+        return count
+
+    def clear(self, key: str) -> None:
+        """Forget one key's count."""
+        with self._lock:
+            self._windows.pop(key, None)
 
 
 class RateLimits:
@@ -58,6 +129,8 @@ def init_app(app: Flask) -> None:
     limit = app.config["RATE_LIMIT"]
     if not limit:
         return
-    limits = RateLimits(parse_many(limit), storage_from_string(app.config["RATELIMIT_STORAGE_URI"]))
+    uri = app.config["RATELIMIT_STORAGE_URI"]
+    storage = ProcessMemory() if uri == "memory://" else storage_from_string(uri)
+    limits = RateLimits(parse_many(limit), storage)
     app.extensions["rate_limits"] = limits
     app.before_request(limits.check)
