@@ -93,7 +93,10 @@ def serve(app: Flask) -> Flask:
     gunicorn calls it for each worker (``post_worker_init`` in gunicorn.conf.py),
     ``runserver.py`` for the development server; the Flask CLI does not, so
     ``keys create`` and ``init-db`` run when the server would refuse to start.
+    Here, not in ``create_app``, the store is first reached: its set-up
+    (bounded by the database timeouts; if it fails, the jobs retry it).
     """
+    maintenance.try_init(app)
     auth.announce(app)
     store = app.extensions["store"]
     where = app.config["SQLITE_PATH"] if store.kind == "sqlite" else f"database {store.name!r}"

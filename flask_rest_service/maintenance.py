@@ -1,9 +1,11 @@
 """The store's set-up: tables, indexes, summaries (``store.init``).
 
-At start-up (``CREATE_INDEXES``, on by default) an unreachable database is
-not fatal: the service starts, warns, and each web process's periodic jobs
-try again (``jobs.py``), never a request. (The SQLite store also creates its
-schema on first use, whatever the setting.)
+A web process does it as it starts (``serve``; ``CREATE_INDEXES``, on by
+default), never while the app is built: building it touches no network and
+resolves no name. An unreachable database is not fatal: the service starts,
+warns, and each web process's periodic jobs try again (``jobs.py``), never a
+request. (The SQLite store also creates its schema on first use, whatever
+the setting.)
 """
 
 from flask import Flask
@@ -12,9 +14,8 @@ from .stores import StoreUnavailable
 
 
 def init_app(app: Flask) -> None:
-    """Set the store up now if configured; if the database is away, the jobs will."""
+    """Note whether the store is to be set up (by ``try_init``, when the process serves)."""
     app.extensions["init_due"] = app.config["CREATE_INDEXES"]
-    try_init(app)
 
 
 def try_init(app: Flask) -> None:

@@ -25,7 +25,7 @@ from pathlib import Path
 import mongomock
 import pytest
 
-from flask_rest_service import create_app
+from flask_rest_service import create_app, maintenance
 from flask_rest_service.config import VARIABLES, from_env
 from flask_rest_service.stores.base import Filters
 
@@ -73,8 +73,14 @@ def store_settings(kind: str, folder: Path) -> dict:
 
 
 def make_app(settings: dict, **config):
-    """Build an app for a test: every setting at its default whatever the environment holds."""
-    return create_app({**from_env({}), "TESTING": True, **settings, **config})
+    """Build an app for a test: every setting at its default whatever the environment holds.
+
+    Its store is set up as a web process's is (``serve``), without the
+    process's threads: the tests run the jobs and deliveries by hand.
+    """
+    app = create_app({**from_env({}), "TESTING": True, **settings, **config})
+    maintenance.try_init(app)
+    return app
 
 
 def module_app(kind: str, **config):

@@ -14,6 +14,9 @@ from bson import ObjectId
 from conftest import close_app, make_app, problem_body
 from mongo_wire import HANG, Wire
 
+from flask_rest_service import create_app, maintenance
+from flask_rest_service.config import from_env
+
 NOT_CONFIRMED = "the database did not confirm the write; send it again (with the same _id it is stored once)"
 UNREACHABLE = "the database cannot be reached; try again shortly"
 WRITE_CONCERN_ERROR = {
@@ -155,6 +158,14 @@ def test_an_srv_name_that_does_not_resolve_is_an_outage_not_a_crash():
     assert time.monotonic() - started < 1  # built without looking the name up
     assert unavailable(app.test_client().get("/readings/"))
     assert app.test_client().get("/").status_code == 503
+    close_app(app)
+
+
+def test_building_the_app_reaches_no_server_the_web_process_sets_it_up(wire):
+    app = create_app({**from_env({}), "MONGO_URI": f"{wire.uri}/rest", "MONGO_TIMEOUT_MS": 500})
+    assert wire.received == []  # CREATE_INDEXES is on: still nothing until the process serves
+    maintenance.try_init(app)  # what serve() does first
+    assert {doc["createIndexes"] for doc in wire.commands("createIndexes")} >= {"readings", "api_keys"}
     close_app(app)
 
 
