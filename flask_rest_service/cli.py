@@ -41,7 +41,7 @@ def run_jobs_command() -> None:
 @click.argument("target")
 @with_appcontext
 def copy_to_command(target: str) -> None:
-    """Copy every reading and key to TARGET: a mongodb:// or mongodb+srv:// URL, or a SQLite file.
+    """Copy every reading, key and alert rule to TARGET: a mongodb:// or mongodb+srv:// URL, or a SQLite file.
 
     The configured store is only read. Readings keep their ids, so running it
     again after an interruption copies only what is missing.
@@ -63,6 +63,7 @@ def copy_to_command(target: str) -> None:
     finally:
         store.close()
     click.echo(f"keys: {done.keys} copied, {done.keys_already} there already")
+    click.echo(f"alert rules: {done.rules} copied, {done.rules_already} there already")
     click.echo(f"readings: {done.readings} copied, {done.already} there already")
     if done.skipped:
         shown = ", ".join(map(str, done.skipped[:5]))

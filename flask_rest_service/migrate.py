@@ -1,4 +1,4 @@
-"""Copy every reading and key from one store to another: ``flask --app flask_rest_service copy-to TARGET``.
+"""Copy a store to another: ``flask --app flask_rest_service copy-to TARGET``.
 
 For moving from the SQLite file to MongoDB when one machine is not enough
 (or back). The source is the store the service is configured with; it is
@@ -7,6 +7,9 @@ already is not stored twice: running the copy again after an interruption
 takes up where it stopped (re-reading the source, writing only what is
 missing) and is harmless once it has finished. Keys keep their name, scope
 and hash (the keys themselves were never stored), so devices keep working.
+Alert rules keep their id, targets and signing secret, so receivers keep
+verifying; their states and history stay behind (a rule firing as the
+store moves fires, and notifies, once more on the new one).
 """
 
 import os
@@ -39,6 +42,8 @@ class Copied:
     skipped: list = field(default_factory=list)  # ids the target cannot hold
     keys: int = 0
     keys_already: int = 0
+    rules: int = 0
+    rules_already: int = 0
 
 
 def target_settings(target: str, config: Mapping) -> dict:
@@ -65,7 +70,7 @@ def open_target(target: str, config: Mapping) -> Store:
 
 
 def copy(source: Store, target: Store, progress: Callable[[Copied], None] = lambda done: None) -> Copied:
-    """Copy every key and reading from ``source`` to ``target``; only what the target lacks is written."""
+    """Copy every key, alert rule and reading from ``source`` to ``target``; only what it lacks is written."""
     done = Copied()
     target.init()
     for record in source.keys.records():
@@ -74,6 +79,12 @@ def copy(source: Store, target: Store, progress: Callable[[Copied], None] = lamb
             done.keys += 1
         except DuplicateName:
             done.keys_already += 1
+    for rule in source.alerts.rules():
+        if target.alerts.get_rule(rule["_id"]) is None:
+            target.alerts.add_rule(rule)
+            done.rules += 1
+        else:
+            done.rules_already += 1
     readings = source.readings.export(EVERYTHING)
     while batch := list(islice(readings, BATCH)):
         # Only the SQLite store needs ObjectIds; MongoDB takes any _id.

@@ -32,17 +32,32 @@ def mongo(monkeypatch):
     return server
 
 
-def sensors(app):
-    return app.test_client().get("/sensors/").json
+def sensors(app, key):
+    """/sensors/ but when each reported: the target heard of each sensor when it was copied."""
+    response = app.test_client().get("/sensors/", headers={"X-API-Key": key})
+    assert response.status_code == 200
+    return [{name: value for name, value in entry.items() if name != "reported"} for entry in response.json]
 
 
 def test_sqlite_to_mongodb_and_back_keeps_everything(sqlite_app, mongo, tmp_path, request):
     key = sqlite_app.extensions["keys"].create("pi", "write")
+    admin = sqlite_app.extensions["keys"].create("me", "admin")
+    rule = {
+        "name": "cold",
+        "kind": "threshold",
+        "sensor": "s1",
+        "below": 5,
+        "notify": ["https://hooks.example.com/r"],
+    }
+    made = sqlite_app.test_client().post("/rules/", json=rule, headers={"X-API-Key": admin})
+    assert made.status_code == 201
+    rules = sqlite_app.extensions["store"].alerts.rules()
     result = sqlite_app.test_cli_runner().invoke(args=["copy-to", "mongodb://db.example/plant"])
     assert result.exit_code == 0, result.output
     assert result.output == (
         "copying from the sqlite store 'first.sqlite3' to the mongodb store 'plant'\n"
-        "keys: 1 copied, 0 there already\n"
+        "keys: 2 copied, 0 there already\n"
+        "alert rules: 1 copied, 0 there already\n"
         "readings: 2500 copied, 0 there already\n"
     )
     on_mongo = make_app({"MONGO_CLIENT": mongo, "MONGO_DBNAME": "plant"})
@@ -50,13 +65,15 @@ def test_sqlite_to_mongodb_and_back_keeps_everything(sqlite_app, mongo, tmp_path
     assert everything(on_mongo.extensions["store"].readings) == everything(
         sqlite_app.extensions["store"].readings
     )
-    assert sensors(on_mongo) == sensors(sqlite_app)
+    assert sensors(on_mongo, key) == sensors(sqlite_app, key)
     assert on_mongo.extensions["keys"].find(key)["name"] == "pi"  # the device's key works there
+    assert on_mongo.extensions["store"].alerts.rules() == rules  # its id, targets and secret too
 
     back = str(tmp_path / "second.sqlite3")
     result = on_mongo.test_cli_runner().invoke(args=["copy-to", back])
     assert result.output.splitlines()[1:] == [
-        "keys: 1 copied, 0 there already",
+        "keys: 2 copied, 0 there already",
+        "alert rules: 1 copied, 0 there already",
         "readings: 2500 copied, 0 there already",
     ]
     again = make_app({"SQLITE_PATH": back})
@@ -64,8 +81,9 @@ def test_sqlite_to_mongodb_and_back_keeps_everything(sqlite_app, mongo, tmp_path
     assert everything(again.extensions["store"].readings) == everything(
         sqlite_app.extensions["store"].readings
     )
-    assert sensors(again) == sensors(sqlite_app)
+    assert sensors(again, key) == sensors(sqlite_app, key)
     assert again.extensions["keys"].find(key)["scope"] == "write"
+    assert again.extensions["store"].alerts.rules() == rules
 
 
 def test_a_second_run_copies_nothing_twice(sqlite_app, tmp_path):
@@ -75,6 +93,7 @@ def test_a_second_run_copies_nothing_twice(sqlite_app, tmp_path):
     result = runner.invoke(args=["copy-to", target])
     assert result.output.splitlines()[1:] == [
         "keys: 0 copied, 0 there already",
+        "alert rules: 0 copied, 0 there already",
         "readings: 0 copied, 2500 there already",
     ]
     copied = make_app({"SQLITE_PATH": target})
