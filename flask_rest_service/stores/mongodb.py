@@ -14,7 +14,6 @@ leaves the count off by that write: ``flask init-db --recount`` counts again.
 """
 
 import functools
-import inspect
 import logging
 from collections import Counter
 from datetime import datetime, timedelta
@@ -108,13 +107,15 @@ def _unavailable(error: Exception) -> StoreUnavailable | None:
 
 
 def _outages(cls):
-    """Turn driver errors that mean an outage into ``StoreUnavailable`` in every public method."""
+    """Turn driver errors that mean an outage into ``StoreUnavailable`` in every method.
+
+    It changes the class: apply it once, where the class is defined. (A
+    generator's errors would escape it, raised as it is iterated: the store
+    has none, exports are batches of plain calls.)
+    """
     for name, method in list(vars(cls).items()):
-        if name.startswith("__") or not callable(method):
-            continue
-        if inspect.isgeneratorfunction(method):
-            continue  # none here: exports are batches of plain calls
-        setattr(cls, name, _translated(method))
+        if not name.startswith("__") and callable(method):
+            setattr(cls, name, _translated(method))
     return cls
 
 
@@ -189,6 +190,9 @@ def stats_pipeline(query: StatsQuery) -> list[dict]:
 
 def _sensors(docs) -> Counter:
     return Counter(doc["sensor"] for doc in docs if isinstance(doc.get("sensor"), str))
+
+
+_outages(MongoAlerts)  # defined in its own module, beside the alert store's contract
 
 
 @_outages
@@ -512,7 +516,7 @@ class MongoStore(Store):
         self.readings = MongoReadings(db)
         self.keys = MongoKeys(db)
         self.leases = MongoLeases(db)
-        self.alerts = _outages(MongoAlerts)(db)
+        self.alerts = MongoAlerts(db)
 
     def ping(self) -> None:
         """Round-trip to the server."""

@@ -162,18 +162,18 @@ class SqliteAlerts(Alerts):
         """A rule's events, newest first, with their deliveries."""
         with self.db.connection() as connection:
             rows = connection.execute(
-                "SELECT id, doc FROM alert_events WHERE rule = ? ORDER BY at DESC, id DESC LIMIT ?",
+                "SELECT e.id, e.doc, d.idx, d.target, d.status, d.attempts, d.next_at, d.last_error, "
+                "d.delivered_at FROM (SELECT id, doc, at FROM alert_events WHERE rule = ? "
+                "ORDER BY at DESC, id DESC LIMIT ?) e LEFT JOIN alert_deliveries d ON d.event = e.id "
+                "ORDER BY e.at DESC, e.id DESC, d.idx",
                 (rule_id.binary, limit),
             ).fetchall()
-            found = []
-            for eid, doc in rows:
-                deliveries = connection.execute(
-                    "SELECT target, status, attempts, next_at, last_error, delivered_at "
-                    "FROM alert_deliveries WHERE event = ? ORDER BY idx",
-                    (eid,),
-                ).fetchall()
-                found.append({**bson.decode(doc), "deliveries": [_delivery(row) for row in deliveries]})
-        return found
+        found: dict[str, dict] = {}  # in the order of the rows: newest first
+        for eid, doc, index, *delivery in rows:
+            event = found.get(eid) or found.setdefault(eid, {**bson.decode(doc), "deliveries": []})
+            if index is not None:  # None: an event without deliveries (LEFT JOIN)
+                event["deliveries"].append(_delivery(delivery))
+        return list(found.values())
 
     def due(self, now: datetime, limit: int) -> list[dict]:
         """Deliveries queued and due, or claimed with a lease that ran out."""
