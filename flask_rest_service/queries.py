@@ -7,6 +7,7 @@ Values are always literals: nothing here becomes a query operator.
 
 import base64
 import binascii
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -50,7 +51,7 @@ def _when(raw: str) -> datetime:
 
 def _limit(maximum: int) -> Callable[[str], int]:
     def parse(raw: str) -> int:
-        if raw.isdigit() and 1 <= int(raw) <= maximum:
+        if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= maximum:
             return int(raw)
         raise ValueError(f"must be an integer from 1 to {maximum}")
 
@@ -78,6 +79,8 @@ def decode_cursor(token: str) -> Position:
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
         millis, oid = raw.split(":")
+        if millis != "-" and not re.fullmatch("-?[0-9]+", millis):  # int() takes "1_0", " 1", "١"
+            raise ValueError(millis)
         when = None if millis == "-" else EPOCH + timedelta(milliseconds=int(millis))
         return Position(when, ObjectId(oid))
     except (binascii.Error, UnicodeDecodeError, ValueError, InvalidId, TypeError, OverflowError):

@@ -30,12 +30,12 @@ TIMESTAMP_FORMS = 'an ISO 8601 date-time, Unix epoch seconds or {"$date": ...}'
 FIRST_DATE, LAST_DATE = datetime(1, 1, 1), datetime(9999, 12, 31, 23, 59, 59, 999000)
 FIRST_MS, LAST_MS = epoch_millis(FIRST_DATE), epoch_millis(LAST_DATE)
 OUT_OF_RANGE = "out of range: dates run from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z"
-_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")  # ASCII digits: \d takes any script's
 _HEX24 = re.compile(r"[0-9a-fA-F]{24}")
 # 19 digits in a row: maybe an integer past 64 bits, which orjson reads as a double.
-_LONG_DIGITS = re.compile(rb"\d{19}")
+_LONG_DIGITS = re.compile(rb"[0-9]{19}")
 MAX_FIELD_PATH = 200
-_DURATION = re.compile(r"([1-9]\d{0,8})([smhdw])")
+_DURATION = re.compile(r"([1-9][0-9]{0,8})([smhdw])")
 DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
@@ -97,7 +97,7 @@ def _parse_extended_date(inner: Any) -> datetime:
         return parse_timestamp(inner)
     if isinstance(inner, dict) and list(inner) == ["$numberLong"]:
         inner = inner["$numberLong"]
-        if isinstance(inner, str) and re.fullmatch(r"-?\d+", inner):
+        if isinstance(inner, str) and re.fullmatch(r"-?[0-9]+", inner):
             inner = int(inner)
     if isinstance(inner, int) and not isinstance(inner, bool):
         if not FIRST_MS <= inner <= LAST_MS:  # checked before any arithmetic: 10**400 / 1000 fails

@@ -127,6 +127,8 @@ WHEN = "must be an ISO 8601 date-time or Unix epoch seconds"
     [
         ("limit=0", [{"parameter": "limit", "detail": LIMIT}]),
         ("limit=abc", [{"parameter": "limit", "detail": LIMIT}]),
+        ("limit=%D9%A1%D9%A2", [{"parameter": "limit", "detail": LIMIT}]),  # Arabic-Indic 12: int() reads it
+        ("limit=%C2%B2", [{"parameter": "limit", "detail": LIMIT}]),  # superscript 2: isdigit(), not int()
         ("limit=-1", [{"parameter": "limit", "detail": LIMIT}]),
         ("limit=1001", [{"parameter": "limit", "detail": LIMIT}]),
         ("since=yesterday", [{"parameter": "since", "detail": WHEN}]),

@@ -200,6 +200,19 @@ def test_batch_with_already_stored_ids_succeeds_and_stores_the_rest(client, read
             ],
         ),
         (
+            {"timestamp": "١٧٠٠٠٠٠٠٠٠"},  # Arabic-Indic digits: float() reads them, ISO 8601 does not
+            [
+                {
+                    "field": "timestamp",
+                    "detail": 'must be an ISO 8601 date-time, Unix epoch seconds or {"$date": ...}',
+                }
+            ],
+        ),
+        (
+            {"timestamp": {"$date": {"$numberLong": "١٧٠٠"}}},
+            [{"field": "timestamp", "detail": '{"$date": ...} must hold an ISO 8601 string or milliseconds'}],
+        ),
+        (
             {"timestamp": True},
             [
                 {

@@ -66,6 +66,9 @@ def test_every_millisecond_round_trips(when):
         "-99999999999999999:65f0000000000000000000aa",
         "x:y",
         "1:2:3",
+        "1_0:65f0000000000000000000aa",  # int() takes these three
+        " 10:65f0000000000000000000aa",
+        "١٠:65f0000000000000000000aa",
     ],
 )
 def test_forged_cursor_is_refused(raw):
