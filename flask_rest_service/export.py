@@ -1,4 +1,4 @@
-"""Readings as CSV or NDJSON, produced row by row from a cursor.
+"""Readings as CSV or NDJSON, produced a batch of rows at a time from a cursor.
 
 CSV columns: ``_id, sensor, type, timestamp, value``, then the other top-level
 fields of the first reading in its order, then ``extra``; no column name is
@@ -18,17 +18,20 @@ import io
 import re
 from collections.abc import Iterable, Iterator
 from datetime import datetime
-from itertools import chain
+from itertools import chain, islice, repeat
+from types import NoneType
 
 from bson import ObjectId
 
-from .extjson import dumps, iso_utc, lines
+from .extjson import dumps, iso_utc, iso_utc_all, lines
 from .queries import ExportQuery
 
 FIXED_COLUMNS = ("_id", "sensor", "type", "timestamp", "value")
 EXTRA = "extra"
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CHUNK = 64 * 1024  # bytes handed to the server at a time
+ROWS = 1000  # CSV rows formatted together, a column at a time
+_AS_STR = {int, float, ObjectId}  # the classes whose cell is str(value)
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "ndjson": "application/x-ndjson"}
 
 
@@ -52,6 +55,41 @@ def cell(value) -> str:
     if isinstance(value, str):
         return text(value)
     return dumps(value).decode()  # "{..." or "[...": never a formula
+
+
+def cells(values: list) -> list[str]:
+    """Format one column of a batch as ``cell`` formats each value.
+
+    A Python call per cell was most of the export's time, so a column whose
+    values share a kind (as a batch's usually do) is formatted with calls
+    made in C: ``str`` on numbers and ids, one orjson call for dates, one
+    pass to see that no text needs neutralising. Any other column is
+    formatted a cell at a time.
+    """
+    kinds = set(map(type, values))
+    if kinds <= _AS_STR:
+        return list(map(str, values))
+    if kinds == {str}:  # each distinct text looked at once: a sensor's name repeats down its column
+        if any(map(str.startswith, set(values), repeat(FORMULA_STARTS))):
+            return list(map(text, values))
+        return values
+    if kinds == {datetime}:
+        return iso_utc_all(values)
+    if kinds == {NoneType}:
+        return [""] * len(values)
+    return list(map(cell, values))
+
+
+def extra_cells(batch: list[dict], known: set[str]) -> list[str]:
+    """The ``extra`` cell of each reading: the fields the header lacks as a JSON object, or empty."""
+    if all(map(known.issuperset, batch)):  # the usual case: no reading has any
+        return [""] * len(batch)
+    return [_extra(reading, known) for reading in batch]
+
+
+def _extra(reading: dict, known: set[str]) -> str:
+    extra = {key: value for key, value in reading.items() if key not in known}
+    return dumps(extra).decode() if extra else ""
 
 
 def text(value: str) -> str:
@@ -105,22 +143,35 @@ def csv_lines(readings: Iterable[dict]) -> Iterator[bytes]:
 
 def _csv_lines(readings: Iterator[dict]) -> Iterator[bytes]:
     first = next(readings, None)
-    others = [key for key in (first or {}) if key not in FIXED_COLUMNS]
-    columns = [*FIXED_COLUMNS, *others]
+    columns = [*FIXED_COLUMNS, *(key for key in first or () if key not in FIXED_COLUMNS)]
     known = set(columns)
-    line = io.StringIO()
-    writer = csv.writer(line, lineterminator="\r\n")  # RFC 4180
-
-    def render(row: list[str]) -> bytes:
-        line.seek(0)
-        line.truncate()
-        writer.writerow(row)
-        return line.getvalue().encode()
-
-    yield render(header(columns))
+    yield _written([header(columns)]).encode()
     if first is None:
         return
-    for reading in chain((first,), readings):
-        extra = {key: value for key, value in reading.items() if key not in known}
-        row = [cell(reading.get(column)) for column in columns]
-        yield render([*row, dumps(extra).decode() if extra else ""])
+    readings = chain((first,), readings)
+    while batch := list(islice(readings, ROWS)):
+        values = (list(map(dict.get, batch, repeat(column))) for column in columns)
+        yield csv_text([*map(cells, values), extra_cells(batch, known)]).encode()
+
+
+def csv_text(columns: list[list[str]]) -> str:
+    """Write the rows these columns of cells make as CSV lines, exactly as ``csv.writer`` does.
+
+    csv.writer looks at each character of each cell to see whether the cell
+    needs quoting, which is only when it holds a comma, a double quote or a
+    line break (RFC 4180, QUOTE_MINIMAL). When no cell does, its output is
+    the cells joined by commas and the rows by CRLF: counting those
+    characters in the joined text tells, in a tenth of the writer's time.
+    """
+    rows = list(zip(*columns, strict=True))
+    joined = "\r\n".join(map(",".join, rows)) + "\r\n"
+    separators = (len(rows) * (len(columns) - 1), len(rows), len(rows), 0)
+    if tuple(map(joined.count, (",", "\r", "\n", '"'))) == separators:  # no cell holds one
+        return joined
+    return _written(rows)
+
+
+def _written(rows: Iterable[Iterable[str]]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(rows)  # RFC 4180
+    return out.getvalue()

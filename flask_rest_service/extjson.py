@@ -41,6 +41,19 @@ def iso_utc(moment: datetime) -> str:
     return f"{text[:23]}Z" if len(text) > 19 else f"{text}Z"
 
 
+def iso_utc_all(moments: list[datetime]) -> list[str]:
+    """Format datetimes as ``iso_utc`` does, in one orjson call when they allow it."""
+    try:
+        text = orjson.dumps(moments, option=_DATE_OPTIONS)  # ["...Z","...Z"]
+    except TypeError:  # orjson.JSONEncodeError: a tzinfo that fails, say
+        text = b""
+    # Only naive or UTC dates (each ends in Z) in whole milliseconds (a
+    # fraction, if any, ends in 000Z): iso_utc writes the rest otherwise.
+    if moments and text.count(b'Z"') == len(moments) and text.count(b".") == text.count(b'000Z"'):
+        return text.replace(b'000Z"', b'Z"')[2:-2].decode().split('","')
+    return list(map(iso_utc, moments))
+
+
 def _default(value: Any) -> Any:
     """Represent what orjson does not write itself: ObjectIds, dates, other BSON types."""
     if value.__class__ is ObjectId:

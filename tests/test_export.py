@@ -3,13 +3,18 @@
 import csv
 import io
 import types
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, timezone
+from unittest import mock
 
 import pytest
-from bson import ObjectId, json_util
+from bson import Decimal128, Int64, ObjectId, json_util
 from conftest import problem_body
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from flask_rest_service.export import cell, header
+from flask_rest_service import export
+from flask_rest_service.export import FIXED_COLUMNS, cell, csv_lines, header
+from flask_rest_service.extjson import dumps
 from flask_rest_service.stores import StoreUnavailable
 
 
@@ -192,3 +197,60 @@ def test_an_outage_at_the_first_batch_is_a_503_even_with_the_key_already_known(a
     assert response.json == problem_body(
         503, "Service Unavailable", "the database cannot be reached; try again shortly"
     )
+
+
+# The CSV is formatted a column of a batch at a time; it must be byte for
+# byte what formatting each value with cell() and writing each row with
+# csv.writer gives, for any readings.
+texts = st.one_of(
+    st.text(max_size=5), st.text(st.sampled_from(list(",\"\r\n=+-@\t' a0\x00\u2028é")), max_size=5)
+)
+KINDS = [
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),  # what BSON holds
+    st.floats(),
+    texts,
+    st.datetimes(),
+    st.datetimes(min_value=datetime(2, 1, 1), max_value=datetime(9998, 1, 1),
+                 timezones=st.sampled_from([UTC, timezone(timedelta(hours=-3))])),
+    st.datetimes().map(lambda moment: moment.replace(microsecond=moment.microsecond // 1000 * 1000)),
+    st.binary(min_size=12, max_size=12).map(ObjectId),
+    st.sampled_from([Int64(5), Decimal128("1.5"), b"x", [1, "a,b"], {"at": datetime(1960, 1, 1)}]),
+]  # fmt: skip
+any_value = st.one_of(*KINDS)
+names = st.one_of(
+    st.sampled_from([*FIXED_COLUMNS, "extra", "extra_", "=x", "'=x", "'=x_", "a,b", 'q"', "+"]),
+    st.text(max_size=3),
+)
+
+
+@st.composite
+def readings_lists(draw):
+    """Readings whose fields each hold one kind of value (as a batch's usually do) or any, some missing."""
+    fields = draw(st.lists(names, max_size=8, unique=True))
+    kinds = {name: draw(st.sampled_from([*KINDS, any_value])) for name in fields}
+    return [
+        {name: draw(kinds[name]) for name in fields if draw(st.integers(0, 5))}
+        for _ in range(draw(st.integers(0, 7)))
+    ]
+
+
+def one_row_at_a_time(docs: list[dict]) -> bytes:
+    columns = [*FIXED_COLUMNS, *(name for name in docs[0] if name not in FIXED_COLUMNS)] if docs else []
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(header(columns or list(FIXED_COLUMNS)))
+    for doc in docs:
+        extra = {name: value for name, value in doc.items() if name not in columns}
+        writer.writerow([*(cell(doc.get(name)) for name in columns), dumps(extra).decode() if extra else ""])
+    return out.getvalue().encode()
+
+
+@settings(max_examples=400, deadline=None)
+@given(readings_lists())
+def test_csv_is_each_value_written_as_cell_writes_it_a_row_at_a_time(docs):
+    expected = one_row_at_a_time(docs)
+    assert b"".join(csv_lines(docs)) == expected
+    with mock.patch.object(export, "ROWS", 2):  # batches of 2 rows, and one left over
+        assert b"".join(csv_lines(docs)) == expected

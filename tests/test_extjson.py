@@ -1,6 +1,6 @@
 """The Extended JSON representation equals what bson.json_util writes and reads."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 
 import orjson
 import pytest
@@ -8,7 +8,7 @@ from bson import Decimal128, ObjectId, json_util
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flask_rest_service.extjson import dumps, iso_utc, lines
+from flask_rest_service.extjson import dumps, iso_utc, iso_utc_all, lines
 
 DOCS = [
     {
@@ -156,3 +156,20 @@ def test_any_list_of_documents_reads_back_as_json_util_writes_it(docs):
     ours = dumps(docs)
     assert json_util.loads(ours) == json_util.loads(json_util.dumps(docs))
     assert b"".join(lines(docs)) == b"".join(dumps(doc) + b"\n" for doc in docs)
+
+
+# Naive dates of any year and fraction, and aware ones: UTC, a zero offset, others.
+any_moments = st.one_of(
+    st.datetimes(),
+    st.datetimes(
+        min_value=datetime(2, 1, 1),  # far enough from the years 1 and 9999 to convert to UTC
+        max_value=datetime(9998, 1, 1),
+        timezones=st.sampled_from([UTC, timezone(timedelta(0)), timezone(timedelta(hours=5, minutes=30))]),
+    ),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(st.lists(any_moments, max_size=5), st.lists(moments, max_size=5)))
+def test_many_dates_are_formatted_as_iso_utc_formats_each(dates):
+    assert iso_utc_all(dates) == list(map(iso_utc, dates))
