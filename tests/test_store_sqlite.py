@@ -125,6 +125,21 @@ def test_the_summary_follows_every_write_path(store):
     assert summary(store) == []
 
 
+def test_a_batch_adds_each_new_reading_to_its_sensors_summary_once(store):
+    readings = store.readings
+    resent = ObjectId(f"{1:024x}")
+    readings.insert([{"_id": resent, "sensor": "k", "timestamp": datetime(2026, 1, 5)}])
+    readings.insert([
+        {"_id": resent, "sensor": "k", "timestamp": datetime(2026, 1, 1)},  # stored already: not again
+        {"sensor": "k", "timestamp": datetime(2026, 1, 3)},
+        {"sensor": "k", "timestamp": datetime(2026, 1, 9)},
+        {"sensor": "k"},  # no date: counted, not first or last
+        {"sensor": "j"},
+        {"sensor": 5, "timestamp": datetime(2026, 1, 1)},  # not a sensor's name
+    ])  # fmt: skip
+    assert summary(store) == [("j", 1, None, None), ("k", 4, ms(2026, 1, 3), ms(2026, 1, 9))]
+
+
 def test_an_edit_keeps_the_insertion_order(store):
     readings = store.readings
     ids = [oid for oid in (ObjectId(f"{n:024x}") for n in (1, 2, 3))]
@@ -180,6 +195,15 @@ def test_every_query_walks_an_index_not_the_table(store, name):
     found = plan(store, name)
     assert "SEARCH readings USING" in found, found
     assert "SCAN readings" not in found and "TEMP B-TREE" not in found, found
+
+
+@pytest.mark.parametrize("statement", [engine.COUNT_INSERTED, engine.COUNT_REWRITTEN])
+def test_the_summary_of_new_readings_reads_only_them(store, statement):
+    # By their seq: walking the sensor index for GROUP BY's order reads every reading.
+    store.ping()
+    with raw(store) as connection:
+        found = " / ".join(row[3] for row in connection.execute("EXPLAIN QUERY PLAN " + statement, [1]))
+    assert "SEARCH readings USING INTEGER PRIMARY KEY" in found, found
 
 
 def test_a_sensors_stats_read_the_index_alone(store):
