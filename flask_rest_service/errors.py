@@ -75,7 +75,8 @@ def handle_error(error: Exception):
     if isinstance(error, ApiError):
         return problem(error.status, error.detail, error.errors, error.headers, error.extra)
     if isinstance(error, HTTPException) and (error.code < 400 or error.response is not None):
-        # A redirect (/docs -> /docs/), or an exception that carries its answer.
+        # A redirect (/docs -> /docs/), or an answer already made (the 429
+        # built where the rate limit was breached).
         return error.get_response()
     if isinstance(error, HTTPException):
         headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]

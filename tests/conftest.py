@@ -94,10 +94,10 @@ def close_app(app):
     if app.config.get("DROP_AFTER_TEST"):
         store.db.client.drop_database(store.db.name)
     store.close()
-    limits = app.extensions.get("rate_limits")
-    client = getattr(limits and limits.storage, "storage", None)  # limits' Redis storage: its redis client
-    if hasattr(client, "close"):
-        client.close()  # else its sockets are collected, and warn, during a later test
+    for limiter in app.extensions.get("limiter", ()):
+        client = getattr(limiter.storage, "storage", None)  # limits' Redis storage: its redis client
+        if hasattr(client, "close"):
+            client.close()  # else its sockets are collected, and warn, during a later test
 
 
 @pytest.fixture(params=STORES)
