@@ -155,6 +155,10 @@ def parse_duration(raw: Any) -> int:
     return int(match.group(1)) * DURATION_UNITS[match.group(2)]
 
 
+# Values with nothing in them to check or decode (exactly these classes: JSON gives no subclasses).
+_AS_THEY_ARE = frozenset({str, float, bool, type(None)})
+
+
 def _clean(value: Any, path: str, depth: int, limits: "Limits", errors: Problems) -> Any:
     """Check a value at any depth; return it with Extended JSON wrappers decoded."""
     if isinstance(value, dict):
@@ -170,12 +174,13 @@ def _clean(value: Any, path: str, depth: int, limits: "Limits", errors: Problems
             return None
         clean = {}
         for key, item in value.items():
-            where = f"{path}.{key}" if path else key
             problem = _key_problem(key)
             if problem:
-                errors.add({"field": where, "detail": problem})
-                continue
-            clean[key] = _clean(item, where, depth + 1, limits, errors)
+                errors.add({"field": f"{path}.{key}" if path else key, "detail": problem})
+            elif item.__class__ in _AS_THEY_ARE:
+                clean[key] = item  # most of a reading's fields: no call, no path
+            else:
+                clean[key] = _clean(item, f"{path}.{key}" if path else key, depth + 1, limits, errors)
         return clean
     if isinstance(value, list):
         if depth >= limits.max_depth:
