@@ -639,6 +639,60 @@ def test_with_no_rule_ingest_asks_nothing_of_the_alert_store(app, client, monkey
     assert asked == []
 
 
+def test_readings_that_cannot_move_a_rule_do_not_look_up_the_sensor_s_newest(
+    app, client, receiver, monkeypatch
+):
+    # An ok threshold that no value crosses, and a quiet rule that is not
+    # firing, stay as they are whichever readings are late: no slice of the
+    # readings is asked for. A value past the limit needs it.
+    client.post("/rules/", json=greenhouse_rule(receiver))
+    client.post("/rules/", json={"name": "silent", "kind": "quiet", "sensor_prefix": "", "for": "30m"})
+    readings, asked = app.extensions["store"].readings, []
+    slice_ = readings.slice
+    monkeypatch.setattr(
+        readings, "slice", lambda *args, **kwargs: asked.append(args) or slice_(*args, **kwargs)
+    )
+    post(client, 9, 0)
+    client.post("/readings/", json=[{"sensor": f"s{n}", "value": n, "timestamp": at(n)} for n in range(50)])
+    assert asked == []
+    post(client, 4, 1)
+    assert len(asked) == 1
+
+
+def test_a_late_reading_in_a_batch_of_several_sensors_is_left_out(app, client, receiver):
+    client.post("/rules/", json=greenhouse_rule(receiver, **{"for": None}) | {"hysteresis": 0})
+    post(client, 9, 10)
+    batch = [{"sensor": f"s{n}", "value": 1, "timestamp": at(20)} for n in range(5)]
+    batch.insert(2, {"sensor": "greenhouse", "value": 4, "timestamp": at(5)})  # from before the 9
+    assert client.post("/readings/", json=batch).status_code == 201
+    assert client.get("/alerts/").json == []
+
+
+@pytest.mark.parametrize(
+    ("rule", "state", "values", "expected"),
+    [
+        ({"kind": "threshold", "field": "value", "below": 5}, "ok", [9, 5, "x", None, True], True),
+        ({"kind": "threshold", "field": "value", "below": 5}, "ok", [9, 4.5], False),
+        ({"kind": "threshold", "field": "value", "above": 5}, "ok", [1, 6], False),
+        ({"kind": "threshold", "field": "value", "below": 5}, "pending", [9], False),
+        ({"kind": "threshold", "field": "value", "below": 5}, "firing", [9], False),
+        ({"kind": "quiet"}, "ok", [1], True),
+        ({"kind": "quiet"}, "firing", [1], False),
+    ],
+)
+def test_unmoved_is_true_only_where_the_machine_leaves_the_state_as_it_is(rule, state, values, expected):
+    from flask_rest_service.alerts.machine import State, on_reading, unmoved
+
+    rule = {"for_seconds": 0, "hysteresis": 0, **rule}
+    before = State(state=state, last_at=T0 if state != "ok" else None)
+    readings = [
+        {"value": value, "timestamp": T0 + timedelta(minutes=n + 1)} for n, value in enumerate(values)
+    ]
+    assert unmoved(rule, before, readings) is expected
+    if expected:
+        assert all(on_reading(rule, before, reading).state == before for reading in readings)
+
+
 def test_a_rule_made_by_another_process_is_seen_once_the_cache_expires(app_factory, receiver, monkeypatch):
     monkeypatch.setattr(engine_module, "RULES_CACHE_SECONDS", 0)
     first, second = app_factory(RATE_LIMIT=None), app_factory(RATE_LIMIT=None)

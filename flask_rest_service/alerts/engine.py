@@ -78,6 +78,9 @@ class Engine:
     def matching(self, sensor: str) -> list[dict]:
         """The enabled rules that watch a sensor."""
         self._refresh()
+        return self._watching(sensor)
+
+    def _watching(self, sensor: str) -> list[dict]:
         found = list(self._exact.get(sensor, ()))
         return found + [rule for prefix, rule in self._prefixed if sensor.startswith(prefix)]
 
@@ -120,30 +123,26 @@ class Engine:
         """Move the rules that watch these readings' sensors (after they are stored)."""
         if not self._any():
             return
-        pairs: dict[tuple, list[dict]] = defaultdict(list)
-        rules = {}
+        by_sensor: dict[str, list[dict]] = defaultdict(list)
         for reading in readings:
             sensor = reading.get("sensor")
             if isinstance(sensor, str):
-                for rule in self.matching(sensor):
-                    rules[rule["_id"]] = rule
-                    pairs[rule["_id"], sensor].append(reading)
-        newest: dict[str, datetime | None] = {}
-        for (rule_id, sensor), batch in pairs.items():
-            if sensor not in newest:
-                newest[sensor] = self._newest_before(sensor, readings)
+                by_sensor[sensor].append(reading)
+        for sensor, batch in by_sensor.items():
+            rules = self._watching(sensor)
+            if not rules:
+                continue
             batch.sort(key=lambda reading: reading.get("timestamp") or datetime.min)
-            self._move(
-                rules[rule_id],
-                sensor,
-                lambda state, batch=batch, rule=rules[rule_id], floor=newest[sensor]: _fold(
+            floor = _Once(lambda sensor=sensor, batch=batch: self._newest_before(sensor, batch))
+            for rule in rules:
+                self._move(rule, sensor, lambda state, rule=rule, batch=batch, floor=floor: _fold(
                     rule, state, batch, floor
-                ),
-            )
+                ))  # fmt: skip
 
     def _newest_before(self, sensor: str, batch: list[dict]) -> datetime | None:
-        """The time of the sensor's newest reading stored before this batch (a state written
-        only when it changes does not know it): a reading older than that is late, and left out."""
+        """The time of the sensor's newest reading stored before this batch of its readings (a
+        state written only when it changes does not know it): a reading older than that is late,
+        and left out."""
         ids = {reading["_id"] for reading in batch}
         for doc in self.store.readings.slice(Filters(sensor), None, len(ids) + 1, descending=True):
             if doc["_id"] not in ids:
@@ -218,17 +217,32 @@ class Engine:
                 log.exception("alert deliveries failed; trying again shortly")
 
 
-def _fold(rule: dict, state: machine.State, readings: list[dict], floor: datetime | None) -> machine.Step:
+class _Once:
+    """A value computed on first use, then kept (the floor of a sensor, for all its rules)."""
+
+    def __init__(self, compute):
+        self._compute, self._done, self._value = compute, False, None
+
+    def __call__(self):
+        if not self._done:
+            self._value, self._done = self._compute(), True
+        return self._value
+
+
+def _fold(rule: dict, state: machine.State, readings: list[dict], floor) -> machine.Step:
     """Run a batch of readings through the machine; notify the change from its start to its end.
 
-    A threshold leaves out readings older than ``floor`` (the sensor's newest
-    before the batch: they are late). Firing and resolving within one batch
-    tells no one anything: what is notified is ``firing`` if it ends firing
-    and did not start so, and ``resolved`` if it started firing and does not
-    end so.
+    A threshold leaves out readings older than ``floor()`` (the sensor's
+    newest before the batch: they are late), a store query asked only when
+    some reading could move the state. Firing and resolving within one
+    batch tells no one anything: what is notified is ``firing`` if it ends
+    firing and did not start so, and ``resolved`` if it started firing and
+    does not end so.
     """
-    if rule["kind"] == "threshold" and floor is not None:
-        readings = [reading for reading in readings if not _before(reading, floor)]
+    if machine.unmoved(rule, state, readings):
+        return machine.Step(state)
+    if rule["kind"] == "threshold" and (at := floor()) is not None:
+        readings = [reading for reading in readings if not _before(reading, at)]
     start = state
     for reading in readings:
         state = machine.on_reading(rule, state, reading).state
