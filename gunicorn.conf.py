@@ -2,7 +2,11 @@
 
 import os
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '5000')}"
+# Heroku's router must reach the dyno: every interface there. Elsewhere only
+# this machine, unless HOST says otherwise (HOST=0.0.0.0 for devices on the
+# network; then turn API keys on, README "Security").
+host = os.environ.get("HOST") or ("0.0.0.0" if os.environ.get("DYNO") else "127.0.0.1")
+bind = f"{host}:{os.environ.get('PORT', '5000')}"
 
 # Every worker opens the same store (the SQLite file, or MongoDB), so a
 # reading one worker acknowledged is there for the others at once.

@@ -42,8 +42,9 @@ INTEGER_SETTINGS = {
     "FORWARDED_HOPS": (None, 0),
 }
 TRUE, FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
-# Every environment variable the service reads (gunicorn.conf.py reads PORT and
-# WEB_CONCURRENCY; DYNO says the service runs on Heroku).
+# Every environment variable the service reads (gunicorn.conf.py reads HOST,
+# PORT and WEB_CONCURRENCY, gunicorn itself GUNICORN_CMD_ARGS; DYNO says the
+# service runs on Heroku).
 VARIABLES = (
     *MONGO_URI_VARIABLES,
     *INTEGER_SETTINGS,
@@ -59,8 +60,10 @@ VARIABLES = (
     "CORS_ORIGINS",
     "API_KEYS",
     "DYNO",
+    "HOST",
     "PORT",
     "WEB_CONCURRENCY",
+    "GUNICORN_CMD_ARGS",
 )
 
 
