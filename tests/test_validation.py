@@ -1,14 +1,17 @@
 """Direct tests of the pure parsing functions."""
 
 import base64
-from datetime import datetime
+import math
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from bson import ObjectId
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from werkzeug.datastructures import MultiDict
 
+from flask_rest_service import validation
+from flask_rest_service.bsonvalues import bson_time
 from flask_rest_service.queries import Filters, ListQuery, decode_cursor, encode_cursor, parse_list_query
 from flask_rest_service.stores import Position
 from flask_rest_service.validation import Limits, clean_reading, parse_timestamp
@@ -34,6 +37,122 @@ def test_parse_timestamp(value, expected):
 def test_parse_timestamp_refuses(value):
     with pytest.raises(ValueError):
         parse_timestamp(value)
+
+
+def _bson_time_or_refusal(text: str):
+    """What parse_timestamp gives for an ISO 8601 text, found the general way: bson_time of its parse."""
+    try:
+        return bson_time(datetime.fromisoformat(text))
+    except (ValueError, OverflowError) as error:
+        return type(error)
+
+
+# Every offset fromisoformat reads (to the second), UTC's three spellings among them.
+OFFSETS = st.one_of(
+    st.sampled_from(["", "Z", "+00:00", "-00:00", "+01:00", "-05:00", "+14:00"]),
+    st.timedeltas(min_value=-timedelta(hours=23, minutes=59), max_value=timedelta(hours=23, minutes=59)).map(
+        lambda offset: datetime(2000, 1, 1, tzinfo=timezone(offset)).isoformat()[19:]
+    ),
+)
+
+
+@given(
+    st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59, 999999)),
+    st.sampled_from(["auto", "seconds", "milliseconds", "microseconds", "minutes"]),
+    st.sampled_from(["T", " "]),
+    OFFSETS,
+)
+@example(datetime(9999, 12, 31, 23, 59, 59, 999999), "auto", "T", "Z")
+@example(datetime(1, 1, 1), "auto", "T", "+01:00")
+@example(datetime(2026, 3, 1, 10, 0, 0, 1500), "microseconds", "T", "Z")
+def test_an_iso_timestamp_in_utc_parses_as_bson_time_of_it(when, timespec, sep, offset):
+    """The short cut for UTC (no offset, Z, +00:00) answers as bson_time does for any offset."""
+    text = when.isoformat(sep=sep, timespec=timespec) + offset
+    expected = _bson_time_or_refusal(text)
+    if isinstance(expected, datetime):
+        got = parse_timestamp(text)
+        assert (got, got.tzinfo, got.fold, type(got)) == (expected, None, 0, datetime)
+    else:
+        with pytest.raises(ValueError):
+            parse_timestamp(text)
+
+
+def _reference_clean_reading(raw: dict, received: datetime, limits: Limits):
+    """clean_reading as it was before its fields were read in one pass: the oracle for it."""
+    errors = validation.Problems()
+    fields = {k: v for k, v in raw.items() if k not in ("_id", "timestamp")}
+    reading = validation._clean(fields, "", 0, limits, errors)
+    if "_id" in raw:
+        try:
+            reading = {"_id": validation.parse_object_id(raw["_id"]), **reading}
+        except ValueError as error:
+            errors.add({"field": "_id", "detail": str(error)})
+    for field in ("sensor", "type"):
+        label = raw.get(field)
+        if field in raw and not (isinstance(label, str) and 0 < len(label) <= validation.MAX_LABEL_LENGTH):
+            errors.add({"field": field, "detail": "must be a string of 1 to 200 characters"})
+    if "value" in raw:
+        value = raw["value"]
+        if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            errors.add({"field": "value", "detail": "must be a number"})
+    if "timestamp" in raw:
+        try:
+            reading["timestamp"] = parse_timestamp(raw["timestamp"])
+        except ValueError as error:
+            errors.add({"field": "timestamp", "detail": str(error)})
+    else:
+        reading["timestamp"] = bson_time(received)
+    return reading, errors
+
+
+# Names a reading's fields may have, good and bad: each of _key_problem's cases, the
+# names clean_reading treats apart, and anything else.
+KEYS = st.one_of(
+    st.sampled_from(["_id", "timestamp", "sensor", "type", "value", "", "$x", "a.b", "a\x00", "$", ".", "x"]),
+    st.text(alphabet=st.sampled_from("ab$.\x00_é"), max_size=4),
+)
+VALUES = st.recursive(
+    st.one_of(
+        st.none(),
+        st.booleans(),
+        st.integers(min_value=-(2**64), max_value=2**64),
+        st.floats(),
+        st.text(max_size=3),
+        st.sampled_from(["65f0000000000000000000aa", "2026-03-01T10:00:00Z", "0", "x" * 201]),
+        st.builds(lambda v: {"$date": v}, st.sampled_from(["2026-03-01T10:00:00Z", 5, "no"])),
+        st.builds(lambda v: {"$oid": v}, st.sampled_from(["65f0000000000000000000aa", "no"])),
+    ),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(KEYS, inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@given(KEYS, st.sampled_from(["top", "nested"]))
+@example("$", "top")
+@example("a\x00", "nested")
+def test_a_field_name_is_refused_as_key_problem_says(key, where):
+    """The inline test of a name gives _key_problem's verdict: the same names refused, its words."""
+    raw = {key: "v"} if where == "top" else {"n": {key: "v"}}
+    if where == "top" and key in ("_id", "timestamp", "sensor", "type", "value"):
+        return  # names with checks of their own
+    reading, errors = clean_reading(raw, datetime(2026, 1, 1), Limits())
+    field = key if where == "top" else f"n.{key}"
+    problem = validation._key_problem(key)
+    assert errors.listed == ([{"field": field, "detail": problem}] if problem else [])
+    if not problem:
+        assert (reading if where == "top" else reading["n"])[key] == "v"
+
+
+@given(st.dictionaries(KEYS, VALUES, max_size=8))
+@example({"$x": 1, "_id": "no", "a.b": 2, "sensor": "", "timestamp": "no", "type": 3, "value": True})
+@example({"_id": "65f0000000000000000000aa", "b": {"a.b": 1, "c": [{"$d": 2}]}, "x": 2**64})
+def test_clean_reading_answers_as_its_reference(raw):
+    """The same document (field order included) and the same problems, in the same order."""
+    limits = Limits(max_depth=3)
+    reading, errors = clean_reading(raw, datetime(2026, 1, 1), limits)
+    expected, expected_errors = _reference_clean_reading(raw, datetime(2026, 1, 1), limits)
+    assert list(reading.items()) == list(expected.items())
+    assert (errors.count, errors.listed) == (expected_errors.count, expected_errors.listed)
 
 
 @pytest.mark.parametrize(
