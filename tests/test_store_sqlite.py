@@ -246,6 +246,37 @@ def test_a_forked_child_opens_its_own_connections(store):
     assert store.readings.count() == 2
 
 
+def test_new_ids_are_objectids_of_now_unique_and_in_order(store):
+    before = datetime.now(UTC).replace(microsecond=0)
+    first = store.readings.insert([{"value": n} for n in range(3)])
+    second = store.readings.insert([{"_id": ObjectId(), "value": 3}, {"value": 4}])
+    ids = [doc["_id"] for doc, _ in first + second]
+    assert len(set(ids)) == 5
+    new = [ids[0], ids[1], ids[2], ids[4]]
+    assert all(before <= oid.generation_time <= datetime.now(UTC) for oid in new)
+    # One process's ids share their random bytes and count up from one batch to the next.
+    assert len({oid.binary[4:9] for oid in new}) == 1
+    assert [int.from_bytes(oid.binary[9:], "big") for oid in new] == [
+        (int.from_bytes(ids[0].binary[9:], "big") + step) & 0xFFFFFF for step in range(4)
+    ]
+    assert store.readings.count() == 5
+
+
+def test_a_forked_child_makes_ids_of_its_own(store):
+    parent = store.readings.insert([{"value": 1}])[0][0]["_id"]
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        try:
+            os.write(write, store.readings.insert([{"value": 2}])[0][0]["_id"].binary)
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+    child = ObjectId(os.read(read, 12))
+    assert child.binary[4:9] != parent.binary[4:9]  # other random bytes: no id can be made twice
+    assert store.readings.get(child)["value"] == 2
+
+
 def steps(store, read) -> int:
     """How many SQLite virtual-machine steps a read takes (counted, not timed)."""
     counted = [0]

@@ -16,6 +16,7 @@ wait for them (WAL). Parameters are always bound, never formatted into SQL.
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -187,7 +188,8 @@ def _statements(script: str) -> list[str]:
 
 def _row(doc: dict) -> tuple:
     """The columns of a reading: its id, the copies the queries use, the document."""
-    sensor, type_, timestamp, value = (doc.get(k) for k in ("sensor", "type", "timestamp", "value"))
+    get = doc.get
+    sensor, type_, timestamp, value = get("sensor"), get("type"), get("timestamp"), get("value")
     return (
         doc["_id"].binary,
         sensor if isinstance(sensor, str) else None,
@@ -222,6 +224,37 @@ def _sql_where(clauses: list[str]) -> str:
     return " WHERE " + " AND ".join(clauses) if clauses else ""
 
 
+class _NewIds:
+    """New ObjectIds made as ``ObjectId()`` makes them, a batch at a time.
+
+    An ObjectId is the time in seconds, five random bytes drawn once per
+    process and a counter. ``ObjectId()`` reads the clock, checks the process
+    and takes a lock for every id; this does it once a batch. The random
+    bytes are this class's own, not bson's, so these ids cannot meet those of
+    ``ObjectId()`` in the same process either (and the ``id`` column's
+    UNIQUE index would refuse one that did).
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._pid = None
+        self._random = b""
+        self._next = 0
+
+    def take(self, count: int) -> list[ObjectId]:
+        """Return ``count`` new ids."""
+        with self._lock:
+            if self._pid != os.getpid():  # first use, or a forked child: its own random bytes
+                self._pid, self._random = os.getpid(), os.urandom(5)
+                self._next = int.from_bytes(os.urandom(3), "big")
+            start, self._next = self._next, (self._next + count) & 0xFFFFFF
+            prefix = int(time.time()).to_bytes(4, "big") + self._random
+        return [ObjectId(prefix + ((start + i) & 0xFFFFFF).to_bytes(3, "big")) for i in range(count)]
+
+
+_new_ids = _NewIds()
+
+
 INSERT = "INSERT INTO readings (id, sensor, type, ts, value, doc) VALUES (?, ?, ?, ?, ?, ?)"
 # The summary of the readings just inserted (those past a ``seq``, or at one),
 # added to each sensor's, in the same transaction: what a trigger did for
@@ -248,9 +281,13 @@ class SqliteReadings(Readings):
 
     def insert(self, readings: list[dict]) -> list[tuple[dict, bool]]:
         """Store readings; return each stored document and whether it is new."""
-        docs = [reading if "_id" in reading else {"_id": ObjectId(), **reading} for reading in readings]
+        ids = iter(_new_ids.take(sum("_id" not in reading for reading in readings)))
+        docs = [reading if "_id" in reading else {"_id": next(ids), **reading} for reading in readings]
+        # Rows (and their BSON) made before the write lock is taken, not while others wait on it.
+        rows = [_row(doc) for doc in docs]
         # Only ids the client chose can be stored already; new ObjectIds are unique.
         given = [reading["_id"].binary for reading in readings if "_id" in reading]
+        sensors = sorted({row[1] for row in rows if row[1] is not None})
         with self.db.write() as connection:
             stored = {}
             if given:
@@ -259,17 +296,19 @@ class SqliteReadings(Readings):
                 stored = {row[0]: bson.decode(row[1]) for row in found}
             # Every row inserted here comes after the last one (the write lock is held).
             last = connection.execute("SELECT max(seq) FROM readings").fetchone()[0] or 0
-            connection.executemany(INSERT, (_row(doc) for doc in docs if doc["_id"].binary not in stored))
+            connection.executemany(INSERT, [row for row in rows if row[0] not in stored] if stored else rows)
             connection.execute(COUNT_INSERTED, (last,))
-            sensors = sorted({doc["sensor"] for doc in docs if isinstance(doc.get("sensor"), str)})
             if sensors:  # resends too: a device that resends is reporting
                 marks = ",".join("?" * len(sensors))
                 connection.execute(
                     f"UPDATE sensors SET reported = ? WHERE sensor IN ({marks})",
                     [epoch_millis(utc_now()), *sensors],
                 )
+        if not stored:
+            return [(doc, True) for doc in docs]
         return [
-            (stored[doc["_id"].binary], False) if doc["_id"].binary in stored else (doc, True) for doc in docs
+            (stored[row[0]], False) if row[0] in stored else (doc, True)
+            for doc, row in zip(docs, rows, strict=True)
         ]
 
     def get(self, oid: ObjectId) -> dict | None:
