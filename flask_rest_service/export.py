@@ -16,11 +16,12 @@ a number is written as is, ``"-2+3"`` as text becomes ``'-2+3``).
 import csv
 import io
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from datetime import datetime
 from itertools import chain, islice, repeat
 from types import NoneType
 
+import orjson
 from bson import ObjectId
 
 from .extjson import dumps, iso_utc, iso_utc_all, lines
@@ -32,6 +33,16 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 CHUNK = 64 * 1024  # bytes handed to the server at a time
 ROWS = 1000  # CSV rows formatted together, a column at a time
 _AS_STR = {int, float, ObjectId}  # the classes whose cell is str(value)
+_NUMBERS = {int, float}
+_BOOLS = {True: "true", False: "false"}
+# What makes csv.writer quote a cell (QUOTE_MINIMAL): the delimiter, the
+# quote character, a line break.
+_QUOTED = (",", '"', "\r", "\n")
+# Where orjson's text for a number is not str's: an exponent ("1e+16", "2.5e-7";
+# str's is "2.5e-07"), nan and infinities (orjson's "null"), and the floats
+# under 1e-4 that orjson writes without one ("0.00001", str's "1e-05"; a
+# larger number holding "0.0000", "10.00001", is only a false alarm).
+_NOT_STR = (b"e", b"n", b"0.0000")
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "ndjson": "application/x-ndjson"}
 
 
@@ -57,34 +68,57 @@ def cell(value) -> str:
     return dumps(value).decode()  # "{..." or "[...": never a formula
 
 
-def cells(values: list) -> list[str]:
-    """Format one column of a batch as ``cell`` formats each value.
+def cells(values: list) -> tuple[list[str], Collection[str]]:
+    """Format one column of a batch as ``cell`` formats each value; also the texts that might need quoting.
 
     A Python call per cell was most of the export's time, so a column whose
     values share a kind (as a batch's usually do) is formatted with calls
-    made in C: ``str`` on numbers and ids, one orjson call for dates, one
-    pass to see that no text needs neutralising. Any other column is
-    formatted a cell at a time.
+    made in C: one orjson call for numbers and one for dates, ``str`` on
+    ids, one look at each distinct text for a formula. Any other column is
+    formatted a cell at a time. Numbers, ids and dates never hold a
+    character that needs quoting, so only text is handed back to look at:
+    each distinct text once, as a sensor's name repeats down its column.
     """
     kinds = set(map(type, values))
+    if kinds <= _NUMBERS:
+        return numbers(values), ()
     if kinds <= _AS_STR:
-        return list(map(str, values))
-    if kinds == {str}:  # each distinct text looked at once: a sensor's name repeats down its column
-        if any(map(str.startswith, set(values), repeat(FORMULA_STARTS))):
-            return list(map(text, values))
-        return values
+        return list(map(str, values)), ()
+    if kinds == {str}:
+        distinct = set(values)
+        if any(map(str.startswith, distinct, repeat(FORMULA_STARTS))):
+            return list(map(text, values)), distinct
+        return values, distinct
     if kinds == {datetime}:
-        return iso_utc_all(values)
+        return iso_utc_all(values), ()
     if kinds == {NoneType}:
-        return [""] * len(values)
-    return list(map(cell, values))
+        return [""] * len(values), ()
+    if kinds == {bool}:
+        return list(map(_BOOLS.__getitem__, values)), ()
+    texts = list(map(cell, values))
+    return texts, texts
 
 
-def extra_cells(batch: list[dict], known: set[str]) -> list[str]:
-    """The ``extra`` cell of each reading: the fields the header lacks as a JSON object, or empty."""
-    if all(map(known.issuperset, batch)):  # the usual case: no reading has any
-        return [""] * len(batch)
-    return [_extra(reading, known) for reading in batch]
+def numbers(values: list[int | float]) -> list[str]:
+    """Format ints and floats as ``str`` does, in one orjson call when its text is the same."""
+    try:
+        written = orjson.dumps(values)  # b"[1,2.5,...]": shortest round-trip digits, as str's
+    except orjson.JSONEncodeError:  # an int past 64 bits
+        return list(map(str, values))
+    if any(map(written.__contains__, _NOT_STR)):
+        return list(map(str, values))
+    return written[1:-1].decode().split(",") if values else []
+
+
+def extra_cells(batch: list[dict], known: set[str]) -> tuple[list[str], Collection[str]]:
+    """The ``extra`` cell of each reading, and the texts to look at for quoting (see ``cells``).
+
+    The cell holds the fields the header lacks, as a JSON object, or nothing.
+    """
+    if set().union(*batch) <= known:  # the usual case: no reading has any
+        return [""] * len(batch), ()
+    texts = [_extra(reading, known) for reading in batch]
+    return texts, texts
 
 
 def _extra(reading: dict, known: set[str]) -> str:
@@ -154,21 +188,19 @@ def _csv_lines(readings: Iterator[dict]) -> Iterator[bytes]:
         yield csv_text([*map(cells, values), extra_cells(batch, known)]).encode()
 
 
-def csv_text(columns: list[list[str]]) -> str:
+def csv_text(columns: list[tuple[list[str], Collection[str]]]) -> str:
     """Write the rows these columns of cells make as CSV lines, exactly as ``csv.writer`` does.
 
-    csv.writer looks at each character of each cell to see whether the cell
-    needs quoting, which is only when it holds a comma, a double quote or a
-    line break (RFC 4180, QUOTE_MINIMAL). When no cell does, its output is
-    the cells joined by commas and the rows by CRLF: counting those
-    characters in the joined text tells, in a tenth of the writer's time.
+    Each column comes with the texts that might need quoting (see
+    ``cells``). When none does, csv.writer's output is the cells joined by
+    commas and the rows by CRLF, which is written directly; otherwise the
+    writer writes the batch.
     """
-    rows = list(zip(*columns, strict=True))
-    joined = "\r\n".join(map(",".join, rows)) + "\r\n"
-    separators = (len(rows) * (len(columns) - 1), len(rows), len(rows), 0)
-    if tuple(map(joined.count, (",", "\r", "\n", '"'))) == separators:  # no cell holds one
-        return joined
-    return _written(rows)
+    rows = list(zip(*(texts for texts, _ in columns), strict=True))
+    looked = "".join(chain.from_iterable(looked for _, looked in columns))
+    if any(map(looked.__contains__, _QUOTED)):
+        return _written(rows)
+    return "\r\n".join(map(",".join, rows)) + "\r\n"
 
 
 def _written(rows: Iterable[Iterable[str]]) -> str:

@@ -2,6 +2,7 @@
 
 import csv
 import io
+import math
 import types
 from datetime import UTC, datetime, timedelta, timezone
 from unittest import mock
@@ -13,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flask_rest_service import export
-from flask_rest_service.export import FIXED_COLUMNS, cell, csv_lines, header
+from flask_rest_service.export import FIXED_COLUMNS, cell, csv_lines, header, numbers
 from flask_rest_service.extjson import dumps
 from flask_rest_service.stores import StoreUnavailable
 
@@ -199,24 +200,57 @@ def test_an_outage_at_the_first_batch_is_a_503_even_with_the_key_already_known(a
     )
 
 
+@pytest.mark.parametrize(
+    "values",
+    [[1e-05], [9.99e-05], [0.0001], [1e15, 1e16], [math.nan], [-math.inf], [2**70], [10.00001, 0.1], [1, 2.5, -0.0],
+     [5e-324, 1.7976931348623157e308], []],
+)  # fmt: skip
+def test_numbers_are_written_as_str_writes_them(values):
+    assert numbers(values) == list(map(str, values))
+
+
 # The CSV is formatted a column of a batch at a time; it must be byte for
 # byte what formatting each value with cell() and writing each row with
 # csv.writer gives, for any readings.
 texts = st.one_of(
-    st.text(max_size=5), st.text(st.sampled_from(list(",\"\r\n=+-@\t' a0\x00\u2028é")), max_size=5)
+    st.text(max_size=5),
+    st.text(st.sampled_from(list(",\"\r\n=+-@\t' a0\x00\u2028é")), max_size=5),
+    st.sampled_from(["a,b", 'a"b', "a\rb", "a\nb", "=1", "-2", "'=x", "\U0001f600"]),  # one thing at a time
+)
+# Where str and orjson write a float differently, or nearly: exponents, nan
+# and infinities, and the floats under 1e-4 that orjson writes in full.
+edge_floats = st.sampled_from(
+    [0.0, -0.0, 1e-4, math.nextafter(1e-4, 0), 1e-5, 2.5e-7, 10.00001, 1e15, math.nextafter(1e16, 0), 1e16,
+     5e-324, 1.7976931348623157e308, math.nan, math.inf, -math.inf]
+)  # fmt: skip
+int64s = st.integers(min_value=-(2**63), max_value=2**63 - 1)  # what BSON holds
+edge_dates = st.sampled_from(
+    [datetime.min, datetime.max, datetime(1, 1, 1, 0, 0, 0, 1000), datetime(9999, 12, 31, 23, 59, 59, 999000),
+     datetime(1969, 12, 31, 23, 59, 59, 999000), datetime(1970, 1, 1)]
+)  # fmt: skip
+object_ids = st.binary(min_size=12, max_size=12).map(ObjectId)
+leaves = st.one_of(st.none(), st.booleans(), int64s, st.floats(), texts, st.datetimes(), object_ids)
+nested = st.recursive(
+    leaves,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(texts, inner, max_size=3)),
+    max_leaves=6,
 )
 KINDS = [
     st.none(),
     st.booleans(),
-    st.integers(min_value=-(2**63), max_value=2**63 - 1),  # what BSON holds
+    int64s,
     st.floats(),
+    edge_floats,
+    st.one_of(int64s, st.floats(), edge_floats),
     texts,
     st.datetimes(),
+    edge_dates,
     st.datetimes(min_value=datetime(2, 1, 1), max_value=datetime(9998, 1, 1),
                  timezones=st.sampled_from([UTC, timezone(timedelta(hours=-3))])),
     st.datetimes().map(lambda moment: moment.replace(microsecond=moment.microsecond // 1000 * 1000)),
-    st.binary(min_size=12, max_size=12).map(ObjectId),
+    object_ids,
     st.sampled_from([Int64(5), Decimal128("1.5"), b"x", [1, "a,b"], {"at": datetime(1960, 1, 1)}]),
+    nested,
 ]  # fmt: skip
 any_value = st.one_of(*KINDS)
 names = st.one_of(
