@@ -2,6 +2,8 @@
 
 import os
 import sqlite3
+import threading
+import time
 from contextlib import closing
 from datetime import UTC, datetime, timedelta
 
@@ -11,7 +13,7 @@ from bson import ObjectId
 from conftest import close_app, make_app
 
 from flask_rest_service.stores import sqlite as engine
-from flask_rest_service.stores.base import Filters, ListQuery, Position
+from flask_rest_service.stores.base import Filters, ListQuery, Position, StoreUnavailable
 from flask_rest_service.stores.sqlite import SqliteStore
 
 
@@ -309,3 +311,30 @@ def test_a_page_deep_in_a_filtered_range_costs_what_the_first_page_costs(store, 
     shallow = steps(store, lambda: readings.slice(window, near, 50, descending))
     deep = steps(store, lambda: readings.slice(window, far, 50, descending))
     assert deep < 2 * shallow, (shallow, deep)
+
+
+def test_many_threads_of_a_process_writing_at_once_all_get_in(tmp_path):
+    # gunicorn's gthread worker: 32 threads of a process may write at once.
+    # SQLite's own waiters poll with growing sleeps, and some outwaited the busy
+    # timeout while later ones got in; queued in the process, every one gets in.
+    store = SqliteStore(str(tmp_path / "r.sqlite3"), busy_timeout_ms=1000)
+    failures, THREADS, EACH = [], 24, 4
+
+    def writer(n):
+        for i in range(EACH):
+            try:
+                with store.db.write() as connection:
+                    connection.execute("SELECT count(*) FROM readings").fetchone()
+                    time.sleep(0.01)  # a transaction that takes a while, as a batch of 1,000 does
+                store.readings.insert([{"sensor": f"t{n}", "value": i, "timestamp": datetime.now(UTC)}])
+            except StoreUnavailable as error:
+                failures.append(error.why)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failures == []
+    assert store.readings.count() == THREADS * EACH
+    store.close()

@@ -64,6 +64,7 @@ class Database:
         self.busy_timeout = busy_timeout_ms / 1000
         self.synchronous = synchronous
         self._lock = threading.Lock()
+        self._writer = threading.Lock()  # one writing thread of this process at a time (write())
         self._idle: list[sqlite3.Connection] = []
         self._pid = os.getpid()
         self._forked: list[sqlite3.Connection] = []
@@ -127,15 +128,30 @@ class Database:
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
-        """One transaction holding the write lock from its start (no upgrade deadlocks)."""
-        with self.connection() as connection:
-            connection.execute("BEGIN IMMEDIATE")
-            try:
-                yield connection
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-            connection.execute("COMMIT")
+        """One transaction holding the write lock from its start (no upgrade deadlocks).
+
+        SQLite lets one writer in at a time, and its waiters poll with sleeps
+        that grow: with 32 threads of a process waiting (gunicorn's gthread
+        worker), some outwaited the busy timeout (503) while later ones got
+        in. The threads of one process queue here first, as long as the busy
+        timeout, so that at most one of them waits on SQLite, as with one
+        thread a process.
+        """
+        if not self._writer.acquire(timeout=self.busy_timeout):
+            raise StoreUnavailable(
+                "the database is busy; try again shortly", why="SQLITE_BUSY (in this process)"
+            )
+        try:
+            with self.connection() as connection:
+                connection.execute("BEGIN IMMEDIATE")
+                try:
+                    yield connection
+                except BaseException:
+                    connection.execute("ROLLBACK")
+                    raise
+                connection.execute("COMMIT")
+        finally:
+            self._writer.release()
 
     def _ensure_schema(self, connection: sqlite3.Connection) -> None:
         """Bring the file's schema up to date; refuse a file from a newer version of the service."""
