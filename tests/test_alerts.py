@@ -702,6 +702,39 @@ def test_a_rule_made_by_another_process_is_seen_once_the_cache_expires(app_facto
     assert first.test_client().get("/alerts/").json[0]["state"] == "firing"
 
 
+def test_a_rule_made_while_another_thread_reads_the_rules_is_used_next(app, client, receiver, monkeypatch):
+    # gthread: one thread reads the rules (from before the change) while another
+    # makes a rule; the rule must not wait for the cache to expire.
+    alerts = app.extensions["store"].alerts
+    reading, resume, before = threading.Event(), threading.Event(), alerts.rules_version
+
+    def version_slowly():
+        version = before()
+        reading.set()
+        resume.wait(10)
+        return version
+
+    post(client, 8, 0, sensor="cellar")  # the rules (none) are cached
+    monkeypatch.setattr(alerts, "rules_version", version_slowly)
+    engine(app).invalidate()
+    reader = threading.Thread(target=engine(app).matching, args=("greenhouse",))
+    reader.start()
+    assert reading.wait(10)
+    maker = threading.Thread(
+        target=lambda: app.test_client().post("/rules/", json=greenhouse_rule(receiver, **{"for": None}))
+    )
+    maker.start()
+    maker.join(timeout=1)  # made, or waiting for the reader: either way before the reader ends
+    resume.set()
+    reader.join(timeout=10)
+    maker.join(timeout=10)
+    monkeypatch.setattr(alerts, "rules_version", before)
+    post(client, 1, 1)
+    assert [(a["rule"]["name"], a["state"]) for a in client.get("/alerts/").json] == [
+        ("greenhouse too cold", "firing")
+    ]
+
+
 # --- the CLI ----------------------------------------------------------------------------------------
 
 

@@ -55,13 +55,20 @@ class Engine:
     # --- the rules, cached ----------------------------------------------------
 
     def invalidate(self) -> None:
-        """Read the rules again before the next use (a rule changed here)."""
-        self._checked = float("-inf")
+        """Read the rules again before the next use (a rule changed here).
+
+        Under the lock: a thread reading the rules meanwhile (from before the
+        change) would otherwise mark them fresh after this, for RULES_CACHE_SECONDS.
+        """
+        with self._lock:
+            self._checked = float("-inf")
 
     def _refresh(self) -> None:
         if time.monotonic() - self._checked < RULES_CACHE_SECONDS:
             return
         with self._lock:
+            if time.monotonic() - self._checked < RULES_CACHE_SECONDS:
+                return  # another thread read them while this one waited
             version = self.store.alerts.rules_version()
             if version != self._version:
                 exact, prefixed = defaultdict(list), []
