@@ -12,8 +12,22 @@ bind = f"{host}:{os.environ.get('PORT', '5000')}"
 # reading one worker acknowledged is there for the others at once.
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 
-# Heroku's router gives up on a request after 30 s and gives a dyno 30 s
-# between SIGTERM and SIGKILL: finish or give up before either.
+# Threads, as Heroku's own Python template runs gunicorn: a worker's threads
+# answer while others wait on a slow client. Under the sync worker one idle
+# socket held a worker until gunicorn killed it (issue 12). An idle or
+# trickling socket still holds a thread until the client ends it, so 32 a
+# worker keep 25 such sockets from stalling even one worker
+# (tests/test_slow_clients.py); more threads only queue on SQLite's one
+# writer and on the interpreter lock. gevent was the other choice:
+# bench/SLOW_CLIENTS.md.
+worker_class = "gthread"
+threads = 32
+
+# A thread's request is not timed: `timeout` is how long the worker's main
+# loop may go silent before gunicorn restarts it (a process stuck, not a slow
+# answer), so an export longer than it streams to the end. The service's own
+# limits bound the rest (MONGO_REQUEST_TIMEOUT_MS, SQLITE_BUSY_TIMEOUT_MS).
+# Heroku gives a dyno 30 s between SIGTERM and SIGKILL: shut down before.
 timeout = 25
 graceful_timeout = 25
 

@@ -1,5 +1,6 @@
 """The package, the factory and the process settings."""
 
+import pytest
 from conftest import ROOT, run_python
 
 
@@ -50,10 +51,25 @@ def gunicorn_settings(**environ) -> dict[str, str]:
     return {name.strip(): value.strip() for name, value in pairs}
 
 
-def test_gunicorn_runs_two_workers_on_any_store_unless_told():
+def test_gunicorn_runs_two_workers_of_threads_on_any_store_unless_told():
     settings = gunicorn_settings(PORT="8123")
-    assert (settings["workers"], settings["bind"]) == ("2", "['0.0.0.0:8123']")
+    assert (settings["workers"], settings["worker_class"], settings["threads"]) == ("2", "gthread", "32")
     assert gunicorn_settings(WEB_CONCURRENCY="4")["workers"] == "4"
+
+
+@pytest.mark.parametrize(
+    ("environ", "bind"),
+    [
+        ({"PORT": "8123"}, "['127.0.0.1:8123']"),  # a machine of one's own: only itself, until told
+        ({"HOST": "0.0.0.0", "PORT": "8000"}, "['0.0.0.0:8000']"),  # devices on the network
+        (
+            {"DYNO": "web.1", "MONGO_URL": "mongodb://db/x", "PORT": "31337"},
+            "['0.0.0.0:31337']",
+        ),  # Heroku's router
+    ],
+)
+def test_gunicorn_listens_on_loopback_unless_told_or_on_heroku(environ, bind):
+    assert gunicorn_settings(**environ)["bind"] == bind
 
 
 def test_gunicorn_fits_herokus_limits():

@@ -1,7 +1,6 @@
 """The Procfile runs as Heroku runs it: honcho starts `web` with PORT set."""
 
 import json
-import runpy
 
 import pytest
 from conftest import ROOT
@@ -54,18 +53,3 @@ def test_web_process_logs_one_line_per_request(web):
     lines = [line for line in web.stop().splitlines() if "one-line-check" in line]
     assert len(lines) == 1
     assert "request_id=one-line-check method=GET path=/readings/ status=200" in lines[0]
-
-
-@pytest.mark.parametrize(
-    ("environ", "bind"),
-    [
-        ({}, "127.0.0.1:5000"),  # a machine of one's own: only itself, until told
-        ({"HOST": "0.0.0.0", "PORT": "8000"}, "0.0.0.0:8000"),  # devices on the network
-        ({"DYNO": "web.1", "PORT": "31337"}, "0.0.0.0:31337"),  # Heroku's router must reach the dyno
-    ],
-)
-def test_gunicorn_listens_on_loopback_unless_told_or_on_heroku(monkeypatch, environ, bind):
-    for name, value in environ.items():
-        monkeypatch.setenv(name, value)
-    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
-    assert settings["bind"] == bind
