@@ -14,12 +14,13 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 
 # Threads, as Heroku's own Python template runs gunicorn: a worker's threads
 # answer while others wait on a slow client. Under the sync worker one idle
-# socket held a worker until gunicorn killed it (issue 12). An idle or
-# trickling socket still holds a thread until the client ends it, so 32 a
-# worker keep 25 such sockets from stalling even one worker
-# (tests/test_slow_clients.py); more threads only queue on SQLite's one
-# writer and on the interpreter lock. gevent was the other choice:
-# bench/SLOW_CLIENTS.md.
+# socket held a worker until gunicorn killed it (issue 12). A socket that
+# trickles its request still holds a thread as long as it keeps sending (an
+# idle one is closed after about 7 s), so 32 a worker keep 25 such sockets
+# from stalling even one worker (tests/test_slow_clients.py; with 8, they
+# stall it); more threads only queue on SQLite's one writer and the
+# interpreter lock. gevent met the target too, but patches the whole process
+# and SQLite blocks its event loop on every call: bench/SLOW_CLIENTS.md.
 worker_class = "gthread"
 threads = 32
 
