@@ -2,9 +2,8 @@
 
 A plain HTTP/1.1 client over a socket (``http.client`` adds about 0.3 ms a
 request of its own, as much as the fastest answers being timed). It keeps
-the connection while the server does (InfluxDB does; gunicorn's sync worker
-closes it after every answer, so each request to the service also pays a
-new loopback connection, as every real client of it does), reads
+the connection while the server does (InfluxDB and gunicorn's gthread
+worker do; the sync worker closed it after every answer), reads
 ``Content-Length`` and chunked bodies, and can count a body's lines without
 keeping it.
 """

@@ -2,7 +2,7 @@
 
 The benchmark starts ``influxd`` itself (``servers.Influxd``: its own
 config and data in a temporary folder, loopback ports, no usage reports) and
-the service under gunicorn (one sync worker) on an empty SQLite file. One
+the service under gunicorn (one worker, threaded as deployed) on an empty SQLite file. One
 client (``bench/client.py``: one connection, one request at a time) loads
 the same readings into both, in batches of 1,000 (line protocol to
 ``/write``, JSON to ``POST /readings/``, validated in full), then asks both

@@ -251,7 +251,7 @@ def scale_section(results: dict, folder: Path) -> list[str]:
     text = ["## Cost against store size", "", _provenance(part), ""]
     text += [
         f"Every store is filled directly with readings of {part['sensors']} sensors (one every 6 s "
-        "from 2026-01-01, values 0.1 apart) before it serves; one gunicorn sync worker; one client, one "
+        "from 2026-01-01, values 0.1 apart) before it serves; one gunicorn worker, threaded as deployed; one client, one "
         "request at a time (`bench/client.py`). Times are medians in ms (p95 and the first, cold call in "
         "the detail table); a target is met when the median is within it at every size, in-process "
         "and over HTTP. In-process is the WSGI app called directly, without a network; the store call "
@@ -296,9 +296,8 @@ def influx_section(results: dict) -> list[str]:
         "",
         f"InfluxDB {part['influxdb']} (Debian's `influxdb` package), started by the benchmark with its "
         "own temporary config and data, loopback ports, usage reports off; the service under gunicorn "
-        "(one sync worker) on an empty SQLite file. One client for both (`bench/client.py`: one "
-        "connection, one request at a time; gunicorn's sync worker closes the connection after every "
-        f"answer, so each of the service's requests includes a new loopback connection). Both get the "
+        "(one worker, threaded as deployed) on an empty SQLite file. One client for both (`bench/client.py`: one "
+        "connection, kept while the server keeps it, one request at a time). Both get the "
         f"same {part['readings']:,} readings (20 sensors, one every 6 s) in batches of {part['batch']:,}: "
         "line protocol to `/write`, JSON to `POST /readings/`, fully validated. Then the benchmark waits "
         f"for both to go idle ({part['settle_s']:.0f} s: InfluxDB compacts after writes) and times each "

@@ -51,7 +51,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 class Gunicorn:
-    """One WSGI app under gunicorn with one sync worker (``bench/seed_config.py``)."""
+    """One WSGI app under gunicorn with one worker, as deployed otherwise (``bench/seed_config.py``)."""
 
     def __init__(self, target: str, folder: Path, port: int, env: dict, access_log: bool = False):
         command = [str(PYTHON_BIN / "gunicorn"), target, "-c", str(BENCH / "seed_config.py"),
