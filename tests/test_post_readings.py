@@ -1,6 +1,7 @@
 """POST /readings/: every accepted input form, and every class of bad input."""
 
 import json
+import sys
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -298,7 +299,14 @@ def test_nesting_deeper_than_the_parsers_go_is_a_400(client, readings, depth, lo
         (300, False): [deep],
         (300, True): [{"field": "value", "detail": "integers must fit in 64 bits"}, deep],
         (1000, False): [deep],
-        (1000, True): [{"field": "reading" if form else "body", "detail": "not valid JSON: nested too deep"}],
+        # Read again by json: on Python 3.11 its parser stops at the recursion
+        # limit (1000 frames); from 3.12 it goes past orjson's 1024 levels, so
+        # the reading's own problems are listed. A 400 naming the problem either way.
+        (1000, True): (
+            [{"field": "reading" if form else "body", "detail": "not valid JSON: nested too deep"}]
+            if sys.version_info < (3, 12)
+            else [{"field": "value", "detail": "integers must fit in 64 bits"}, deep]
+        ),
     }[depth, long_integer]
     assert response.json["errors"] == expected
     assert readings.count() == 0
