@@ -300,8 +300,8 @@ def clean_patch(raw: Any, oid: ObjectId, limits: Limits) -> tuple[dict, list[str
     given = {key: value for key, value in raw.items() if value is not None}
     changes, errors = clean_reading(given, None, limits)
     for key in removals:
-        if _key_problem(key):
-            errors.add({"field": key, "detail": _key_problem(key)})
+        if problem := _key_problem(key):
+            errors.add({"field": key, "detail": problem})
         if key in ("_id", "timestamp"):
             errors.add({"field": key, "detail": "cannot be removed"})
     _check_id(changes, oid, errors)

@@ -54,6 +54,8 @@ POOL_SIZE = 16  # idle connections kept per process
 # timeout, out of memory or disk, read-only, I/O error, corrupt, not openable.
 UNAVAILABLE = {3, 5, 6, 7, 8, 10, 11, 13, 14, 15, 26}
 BUSY = {5, 6}
+# What a client is told when it waited for the write lock as long as it may.
+BUSY_DETAIL = "the database is busy; try again shortly"
 
 
 class Database:
@@ -122,8 +124,8 @@ class Database:
             code = getattr(error, "sqlite_errorcode", None)
             if code is not None and code & 0xFF in UNAVAILABLE:
                 busy = code & 0xFF in BUSY
-                detail = "the database is busy" if busy else "the database cannot be reached"
-                raise StoreUnavailable(f"{detail}; try again shortly", why=error.sqlite_errorname) from error
+                detail = BUSY_DETAIL if busy else "the database cannot be reached; try again shortly"
+                raise StoreUnavailable(detail, why=error.sqlite_errorname) from error
             raise
 
     @contextmanager
@@ -138,9 +140,7 @@ class Database:
         thread a process.
         """
         if not self._writer.acquire(timeout=self.busy_timeout):
-            raise StoreUnavailable(
-                "the database is busy; try again shortly", why="SQLITE_BUSY (in this process)"
-            )
+            raise StoreUnavailable(BUSY_DETAIL, why="SQLITE_BUSY (in this process)")
         try:
             with self.connection() as connection:
                 connection.execute("BEGIN IMMEDIATE")
