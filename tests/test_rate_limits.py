@@ -103,25 +103,23 @@ def forwarded(client, address, **headers):
     return client.get("/readings/?limit=1", headers={"X-Forwarded-For": address, **headers})
 
 
-def test_behind_a_proxy_the_client_address_and_url_come_from_its_headers(app_factory, readings):
-    app = app_factory(RATE_LIMIT="1/minute", FORWARDED_HOPS=1)
+def first_page_through(app_factory, readings, hops):
+    """A client allowed one request a minute, and its first page asked for as 203.0.113.7 over https://api.example."""
+    client = app_factory(RATE_LIMIT="1/minute", FORWARDED_HOPS=hops).test_client()
     readings.insert([{"value": n} for n in range(2)])
-    client = app.test_client()
-    first = forwarded(
-        client, "203.0.113.7", **{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "api.example"}
-    )
+    headers = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "api.example"}
+    return client, forwarded(client, "203.0.113.7", **headers)
+
+
+def test_behind_a_proxy_the_client_address_and_url_come_from_its_headers(app_factory, readings):
+    client, first = first_page_through(app_factory, readings, hops=1)
     assert first.headers["Link"].startswith("<https://api.example/readings/?limit=1&cursor=")
     assert forwarded(client, "203.0.113.7").status_code == 429
     assert forwarded(client, "203.0.113.8").status_code == 200  # another client behind the same proxy
 
 
 def test_without_a_proxy_those_headers_are_ignored(app_factory, readings):
-    app = app_factory(RATE_LIMIT="1/minute", FORWARDED_HOPS=0)
-    readings.insert([{"value": n} for n in range(2)])
-    client = app.test_client()
-    first = forwarded(
-        client, "203.0.113.7", **{"X-Forwarded-Proto": "https", "X-Forwarded-Host": "api.example"}
-    )
+    client, first = first_page_through(app_factory, readings, hops=0)
     assert first.headers["Link"].startswith("<http://localhost/readings/?limit=1&cursor=")
     assert forwarded(client, "203.0.113.8").status_code == 429  # a spoofed address is no new budget
 

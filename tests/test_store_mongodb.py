@@ -194,6 +194,17 @@ def test_a_resend_whose_reading_is_deleted_meanwhile_is_stored_after_all(build, 
     ]
 
 
+def firing_event() -> dict:
+    """The event of sensor k's move to firing, as the engine hands it to transition()."""
+    return {
+        "sensor": "k",
+        "transition": "firing",
+        "state": "firing",
+        "at": datetime(2026, 1, 1),
+        "deliveries": [],
+    }
+
+
 def test_an_event_a_dying_process_left_in_its_state_is_published_once(build, monkeypatch):
     # The transition and its event are one update of the state's document; the
     # event's own insert comes after. A process killed between the two leaves
@@ -204,13 +215,7 @@ def test_an_event_a_dying_process_left_in_its_state_is_published_once(build, mon
     app = build()
     alerts = app.extensions["store"].alerts
     rule_id = ObjectId()
-    event = {
-        "sensor": "k",
-        "transition": "firing",
-        "state": "firing",
-        "at": datetime(2026, 1, 1),
-        "deliveries": [],
-    }
+    event = firing_event()
     monkeypatch.setattr(alerts, "_publish", lambda doc: None)  # dies right after the update
     assert alerts.transition(rule_id, "k", State(), State(state="firing"), event)
     assert alerts.events(rule_id, 10) == []
@@ -229,13 +234,7 @@ def test_the_jobs_publish_what_no_reader_has(build, monkeypatch):
 
     alerts = build().extensions["store"].alerts
     rule_id = ObjectId()
-    event = {
-        "sensor": "k",
-        "transition": "firing",
-        "state": "firing",
-        "at": datetime(2026, 1, 1),
-        "deliveries": [],
-    }
+    event = firing_event()
     monkeypatch.setattr(alerts, "_publish", lambda doc: None)
     alerts.transition(rule_id, "k", State(), State(state="firing"), event)
     monkeypatch.undo()
