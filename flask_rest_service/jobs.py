@@ -40,12 +40,27 @@ def run_once(app: Flask) -> dict | None:
     done = {}
     days = app.config["READINGS_RETENTION_DAYS"]
     if days is not None:
-        done["expired"] = store.readings.delete_matching(Filters(until=now - timedelta(days=days)))
-    app.extensions["alerts"].check(now)
-    pruned = store.alerts.prune()
+        expired = _job(
+            app, "retention", store.readings.delete_matching, Filters(until=now - timedelta(days=days))
+        )
+        if expired is not None:
+            done["expired"] = expired
+    _job(app, "alert checks", app.extensions["alerts"].check, now)
+    pruned = _job(app, "alert history prune", store.alerts.prune)
     if pruned:
         done["events_pruned"] = pruned
     return done
+
+
+def _job(app: Flask, name: str, work, *args):
+    """Run one job; a failure other than an outage is logged, and the jobs after it still run."""
+    try:
+        return work(*args)
+    except StoreUnavailable:
+        raise
+    except Exception:
+        app.logger.exception("periodic jobs: %s failed; the others go on", name)
+        return None
 
 
 def start(app: Flask) -> threading.Thread:

@@ -189,11 +189,17 @@ class Reading(Resource):
 
 
 def _alert(new: list[dict]) -> None:
-    """Let the alert rules see new readings; they are stored, so a failure here is only logged."""
+    """Let the alert rules see new readings; they are stored, so a failure here is only logged.
+
+    The answer says whether the readings were stored, and they were: a 5xx
+    now would have the device send them again.
+    """
     try:
         current_app.extensions["alerts"].on_readings(new)
     except StoreUnavailable as error:
         current_app.logger.warning("alert rules not evaluated on %d readings (%s)", len(new), error.reason())
+    except Exception:
+        current_app.logger.exception("alert rules not evaluated on %d readings", len(new))
 
 
 def _found(doc: dict | None, oid: ObjectId) -> dict:

@@ -35,6 +35,7 @@ RULES_CACHE_SECONDS = 5
 BACKOFF_SECONDS = (30, 120, 600, 1800, 3600)
 LEASE_SECONDS = 60  # how long a claimed delivery is this process's to send
 DELIVERY_POLL_SECONDS = 5
+DELIVERY_BATCH = 50  # deliveries claimed per query; a full batch is followed at once by the next
 TRIES = 3  # compare-and-set attempts before leaving a change to the next reading or check
 
 
@@ -98,7 +99,21 @@ class Engine:
     # --- moving states -----------------------------------------------------------
 
     def _move(self, rule: dict, sensor: str, step_of) -> None:
-        """Apply ``step_of(state)`` to a rule's state for a sensor, by compare-and-set."""
+        """Apply ``step_of(state)`` to a rule's state for a sensor; a rule that fails is logged and left.
+
+        One rule the engine cannot evaluate (a stored rule of another version,
+        a bug) must not stop the rules after it, nor fail the ingest that
+        stored the reading: an outage is still raised, the rest logged.
+        """
+        try:
+            self._compare_and_set(rule, sensor, step_of)
+        except StoreUnavailable:
+            raise
+        except Exception:
+            log.exception("alert rule %s (%r) on %r failed; the other rules go on",
+                          rule.get("_id"), rule.get("name"), sensor)  # fmt: skip
+
+    def _compare_and_set(self, rule: dict, sensor: str, step_of) -> None:
         for _ in range(TRIES):
             before = self.store.alerts.state(rule["_id"], sensor)
             step = step_of(before)
@@ -186,7 +201,7 @@ class Engine:
 
     # --- delivering -----------------------------------------------------------------
 
-    def deliver(self, now: datetime | None = None, limit: int = 50) -> int:
+    def deliver(self, now: datetime | None = None, limit: int = DELIVERY_BATCH) -> int:
         """Send the deliveries that are due; how many were tried."""
         tried = 0
         rules = {}
@@ -211,13 +226,20 @@ class Engine:
             tried += 1
         return tried
 
+    def deliver_due(self) -> int:
+        """Send everything due now, a batch at a time; how many were tried."""
+        total = 0
+        while (tried := self.deliver(limit=DELIVERY_BATCH)) == DELIVERY_BATCH:
+            total += tried
+        return total + tried
+
     def run_deliveries(self) -> None:
         """Deliver for as long as the process lives (a daemon thread's body)."""
         while True:
             self.wakeup.wait(DELIVERY_POLL_SECONDS)
             self.wakeup.clear()
             try:
-                self.deliver()
+                self.deliver_due()
             except StoreUnavailable as error:
                 log.warning("alert deliveries: %s; trying again shortly", error.reason())
             except Exception:

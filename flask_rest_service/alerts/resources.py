@@ -114,7 +114,7 @@ class Rule(Resource):
             _found(id)
         if any(rule.get(key) != current.get(key) for key in CONDITION):
             # It watches something else now: its alerts start afresh, without notifying.
-            _alerts().clear_states(id)
+            _alerts().restart_states(id)
         _engine().invalidate()
         return public({"_id": id, **rule})
 

@@ -67,8 +67,13 @@ class Alerts(ABC):
         """Every written state: (rule, sensor, state)."""
 
     @abstractmethod
-    def clear_states(self, rule_id: ObjectId) -> None:
-        """Forget where a rule stands (it watches something else now): it starts again from ok."""
+    def restart_states(self, rule_id: ObjectId) -> None:
+        """Put a rule back at ok for every sensor (it watches something else now), without notifying.
+
+        Each state's version goes on increasing: an event id names a rule,
+        a sensor and a version, so one made after the restart never meets
+        one kept in the history from before it.
+        """
 
     @abstractmethod
     def transition(

@@ -21,6 +21,8 @@ from .alerts import EVENTS_KEPT, Alerts, event_id
 
 RULES, STATES, EVENTS, SERVICE = "rules", "alert_states", "alert_events", "service"
 STATE_FIELDS = ("state", "since", "pending_since", "last_at", "value", "version")
+# An event whose every delivery is delivered or failed: the only kind the prune may delete.
+SENT = {"deliveries": {"$not": {"$elemMatch": {"status": {"$in": ["queued", "sending"]}}}}}
 
 
 def _state(doc: dict | None) -> State:
@@ -103,9 +105,20 @@ class MongoAlerts(Alerts):
             (doc["_id"]["rule"], doc["_id"]["sensor"], _state(doc)) for doc in self.states_collection.find()
         ]
 
-    def clear_states(self, rule_id: ObjectId) -> None:
-        """Forget where a rule stands."""
-        self.states_collection.delete_many({"_id.rule": rule_id})
+    def restart_states(self, rule_id: ObjectId) -> None:
+        """Put a rule back at ok everywhere, its versions still increasing.
+
+        An event still in a state's outbox is published first (it happened).
+        A state that a transition racing the edit moves meanwhile keeps that
+        move, as if it had come a moment before the edit.
+        """
+        for doc in self.states_collection.find({"_id.rule": rule_id, "outbox": {"$exists": True}}):
+            self._publish(doc)
+        self.states_collection.update_many(
+            {"_id.rule": rule_id, "outbox": {"$exists": False}},
+            {"$set": {"state": "ok", "since": None, "pending_since": None, "last_at": None, "value": None},
+             "$inc": {"version": 1}},
+        )  # fmt: skip
 
     def transition(
         self, rule_id: ObjectId, sensor: str, before: State, after: State, event: dict | None
@@ -218,7 +231,7 @@ class MongoAlerts(Alerts):
         )
 
     def prune(self, keep: int = EVENTS_KEPT) -> int:
-        """Keep each rule's newest events."""
+        """Keep each rule's newest events, and every event with a delivery still to make."""
         gone = 0
         for rule_id in self.events_collection.distinct("rule"):
             old = self.events_collection.find(
@@ -226,5 +239,6 @@ class MongoAlerts(Alerts):
             )
             ids = [doc["_id"] for doc in old]
             if ids:
-                gone += self.events_collection.delete_many({"_id": {"$in": ids}}).deleted_count
+                # Checked again in the delete: a delivery queued meanwhile keeps its event.
+                gone += self.events_collection.delete_many({"_id": {"$in": ids}, **SENT}).deleted_count
         return gone

@@ -107,10 +107,14 @@ class SqliteAlerts(Alerts):
             rows = connection.execute(f"SELECT rule, sensor, {STATE_COLUMNS} FROM alert_states").fetchall()
         return [(ObjectId(row[0]), row[1], _state(row[2:])) for row in rows]
 
-    def clear_states(self, rule_id: ObjectId) -> None:
-        """Forget where a rule stands."""
+    def restart_states(self, rule_id: ObjectId) -> None:
+        """Put a rule back at ok everywhere, its versions still increasing."""
         with self.db.write() as connection:
-            connection.execute("DELETE FROM alert_states WHERE rule = ?", (rule_id.binary,))
+            connection.execute(
+                "UPDATE alert_states SET state = 'ok', since = NULL, pending_since = NULL, last_at = NULL, "
+                "value = NULL, version = version + 1 WHERE rule = ?",
+                (rule_id.binary,),
+            )
 
     def transition(
         self, rule_id: ObjectId, sensor: str, before: State, after: State, event: dict | None
@@ -221,11 +225,12 @@ class SqliteAlerts(Alerts):
             )
 
     def prune(self, keep: int = EVENTS_KEPT) -> int:
-        """Keep each rule's newest events."""
+        """Keep each rule's newest events, and every event with a delivery still to make."""
         with self.db.write() as connection:
             old = (
                 "SELECT id FROM (SELECT id, row_number() OVER (PARTITION BY rule ORDER BY at DESC, id DESC) "
-                "AS n FROM alert_events) WHERE n > ?"
+                "AS n FROM alert_events) WHERE n > ? AND id NOT IN "
+                "(SELECT event FROM alert_deliveries WHERE status IN ('queued', 'sending'))"
             )
             connection.execute(f"DELETE FROM alert_deliveries WHERE event IN ({old})", (keep,))
             return connection.execute(f"DELETE FROM alert_events WHERE id IN ({old})", (keep,)).rowcount
