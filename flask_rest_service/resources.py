@@ -17,7 +17,7 @@ from .alerts import resources as alerts
 from .bsonvalues import EPOCH, epoch_millis, utc_now
 from .errors import RETRY_AFTER_SECONDS, ApiError
 from .stores import Position, StoreUnavailable
-from .stores.base import STATISTICS, Readings
+from .stores.base import STATISTICS, Conflict, Readings
 
 RETRY = {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
@@ -85,7 +85,10 @@ class ReadingList(Resource):
         if partial:
             return _store_partial(payload if isinstance(payload, list) else [payload]), 207
         readings = validation.clean_readings(payload, utc_now(), limits())
-        stored = store().insert(readings)
+        try:
+            stored = store().insert(readings)
+        except Conflict as conflict:
+            raise _conflict(readings, conflict, isinstance(payload, list)) from None
         _alert([doc for doc, created in stored if created])
         g.readings = len(stored)  # for the request's log line
         if isinstance(payload, list):
@@ -202,6 +205,22 @@ def _alert(new: list[dict]) -> None:
         current_app.logger.exception("alert rules not evaluated on %d readings", len(new))
 
 
+CONFLICT_PROBLEM = {
+    "field": "_id",
+    "detail": "a reading with this _id is stored already, with other content: "
+    "a resend must be the same reading (its timestamp aside)",
+}
+
+
+def _conflict(readings: list[dict], conflict: Conflict, batch: bool) -> ApiError:
+    """The 409 for readings whose _id is another reading's."""
+    if not batch:
+        return ApiError(f"_id {readings[0]['_id']} is another reading's", [CONFLICT_PROBLEM], status=409)
+    clashes = [index for index, reading in enumerate(readings) if reading.get("_id") in conflict.ids]
+    errors = [{"index": index, **CONFLICT_PROBLEM} for index in clashes]
+    return ApiError(f"{len(clashes)} of {len(readings)} readings: nothing stored", errors, status=409)
+
+
 def _found(doc: dict | None, oid: ObjectId) -> dict:
     if doc is None:
         raise ApiError(f"no reading with id {oid}", status=404)
@@ -212,7 +231,14 @@ def _store_partial(payload: list) -> list[dict]:
     """Store the valid items of a batch; return one result per item, by index."""
     checked = validation.check_batch(payload, utc_now(), limits())
     valid = [reading for reading, problems in checked if not problems]
-    inserted = store().insert(valid) if valid else []
+    try:
+        inserted = store().insert(valid) if valid else []
+    except Conflict as conflict:  # those are rejected; the others are stored
+        for reading, problems in checked:
+            if not problems and reading.get("_id") in conflict.ids:
+                problems.add(CONFLICT_PROBLEM)
+        valid = [reading for reading, problems in checked if not problems]
+        inserted = store().insert(valid) if valid else []
     _alert([doc for doc, created in inserted if created])
     stored = iter(inserted)
     g.readings = len(valid)

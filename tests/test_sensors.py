@@ -63,7 +63,7 @@ def test_a_resend_is_reported_though_nothing_is_stored(client, series, readings)
     with time_machine.travel(datetime(2026, 3, 5, 8, tzinfo=UTC), tick=False):
         readings.insert([resend])  # one, then several: the two ways a store inserts
     with time_machine.travel(datetime(2026, 3, 6, 8, tzinfo=UTC), tick=False):
-        readings.insert([{**resend, "_id": ObjectId(f"{2:024x}"), "sensor": "kitchen"}, resend])
+        readings.insert([{**resend, "_id": ObjectId(f"{2:024x}"), "sensor": "kitchen", "value": 22}, resend])
     sensors = {entry["sensor"]: entry for entry in client.get("/sensors/").json}
     assert {name: (entry["count"], entry["reported"]) for name, entry in sensors.items()} == {
         "attic/north": (1, {"$date": "2026-03-06T08:00:00Z"}),

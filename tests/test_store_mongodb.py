@@ -169,8 +169,10 @@ def test_a_concurrent_delete_during_a_bulk_delete_is_recounted(build, monkeypatc
 
 @pytest.mark.parametrize("batch", [1, 3])
 def test_a_resend_whose_reading_is_deleted_meanwhile_is_stored_after_all(build, monkeypatch, batch):
-    # The insert is refused as a duplicate; before the stored one can be read
-    # back, another request deletes it. What was acknowledged must be stored.
+    # The ids are looked up before the insert and not found: another request
+    # stores them just then, so the insert is refused as a duplicate; before
+    # the stored one can be read back, a third deletes it. What was
+    # acknowledged must be stored.
     app = build()
     readings = app.extensions["store"].readings
     docs = [{"_id": ObjectId(f"{n:024x}"), "sensor": "a", "value": n} for n in range(batch)]
@@ -179,14 +181,17 @@ def test_a_resend_whose_reading_is_deleted_meanwhile_is_stored_after_all(build, 
     raced = []
 
     def racing(criteria, *args, **kwargs):
-        if not raced:
+        if not raced:  # the look-up before the insert: not there yet
+            raced.append("looked up")
+            return real_find({"_id": None}, *args, **kwargs)
+        if len(raced) == 1:  # after the refusal: deleted first
             raced.append("racing")  # first: mongomock's delete_one may call find itself
-            raced[0] = readings.delete(docs[0]["_id"])
+            raced[1] = readings.delete(docs[0]["_id"])
         return real_find(criteria, *args, **kwargs)
 
     monkeypatch.setattr(readings.collection, "find", racing)
     assert readings.insert(docs) == [(docs[0], True), *[(doc, False) for doc in docs[1:]]]
-    assert raced == [True]
+    assert raced == ["looked up", True]
     monkeypatch.undo()
     assert list(readings.collection.find({}, sort=[("_id", 1)])) == docs
     assert list(app.extensions["store"].db["sensor_summaries"].find({}, {"count": 1})) == [

@@ -98,6 +98,25 @@ class DuplicateName(ValueError):
     """A record with this name exists already."""
 
 
+class Conflict(ValueError):
+    """Readings whose ``_id`` (chosen by the client) is stored already with other content."""
+
+    def __init__(self, ids: list):
+        super().__init__(", ".join(map(str, ids)))
+        self.ids = ids
+
+
+def resent(stored: dict, sent: dict) -> bool:
+    """Whether ``sent`` is a resend of ``stored``: the same fields with the same values.
+
+    The timestamp is not compared: a device that lets the service time its
+    readings is given a new one each time it sends the same reading.
+    """
+    return {k: v for k, v in stored.items() if k != "timestamp"} == {
+        k: v for k, v in sent.items() if k != "timestamp"
+    }
+
+
 def patched(doc: dict, changes: dict, removals: Iterable[str]) -> dict:
     """Return ``doc`` after ``$set: changes`` and ``$unset: removals``, in MongoDB's field order.
 
@@ -208,9 +227,12 @@ class Readings(ABC):
     def insert(self, readings: list[dict]) -> list[tuple[dict, bool]]:
         """Store readings; return each stored document and whether it is new.
 
-        A reading without ``_id`` gets a new ObjectId. One whose ``_id`` is
-        stored already is not stored again: the stored one is returned with
-        ``False``, so device retries are safe.
+        A reading without ``_id`` gets a new ObjectId (``ids.new``), drawn
+        again should it meet a stored one. One whose ``_id`` the client chose
+        and is stored already is not stored again: if it is a resend
+        (``resent``) the stored one is returned with ``False``, so device
+        retries are safe; if not, ``Conflict`` names every such id and
+        nothing of the batch is stored.
         """
 
     @abstractmethod

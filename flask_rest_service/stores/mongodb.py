@@ -31,10 +31,12 @@ from pymongo.errors import (
 )
 
 from ..bsonvalues import EPOCH, utc_now
+from . import ids
 from .base import (
     DELETE_BATCH,
     EVERYTHING,
     STATISTICS,
+    Conflict,
     DuplicateName,
     Filters,
     Keys,
@@ -44,6 +46,7 @@ from .base import (
     StatsQuery,
     Store,
     StoreUnavailable,
+    resent,
     sum_as_mongodb,
 )
 from .mongodb_alerts import MongoAlerts
@@ -265,20 +268,41 @@ class MongoReadings(Readings):
         self._count(docs, -1)
 
     def insert(self, readings: list[dict]) -> list[tuple[dict, bool]]:
-        """Store readings; return each stored document and whether it is new."""
-        docs = [reading if "_id" in reading else {"_id": ObjectId(), **reading} for reading in readings]
-        existing = {}
-        pending = docs
+        """Store readings; return each stored document and whether it is new.
+
+        The client's ids are looked up first, so that a conflict stores
+        nothing of the batch; one that another request stores between that
+        look-up and the insert is a conflict too, though the rest of the
+        batch is then stored (MongoDB has no transaction here; sending the
+        batch again without it stores nothing twice).
+        """
+        new_ids = iter(ids.new(sum("_id" not in reading for reading in readings)))
+        docs = [reading if "_id" in reading else {"_id": next(new_ids), **reading} for reading in readings]
+        given = {reading["_id"]: reading for reading in readings if "_id" in reading}
+        existing = self._resends(given, list(given)) if given else {}
+        pending = [index for index, doc in enumerate(docs) if doc["_id"] not in existing]
         while pending:
-            refused = self._insert(pending)
+            refused = set(self._insert([docs[index] for index in pending]))
             if not refused:
                 break
-            found = {doc["_id"]: doc for doc in self.collection.find({"_id": {"$in": refused}})}
-            existing.update(found)
-            self._resent(found.values())
-            # Refused as a duplicate, then deleted before it could be read: store it after all.
-            pending = [doc for doc in pending if doc["_id"] in refused and doc["_id"] not in found]
+            existing.update(self._resends(given, [oid for oid in refused if oid in given]))
+            # A new id that met a stored one is drawn again; a client's id refused, then deleted
+            # before it could be read, is stored after all.
+            pending = [index for index in pending if docs[index]["_id"] in refused - existing.keys()]
+            redrawn = iter(ids.new(len(pending)))
+            for index in pending:
+                if docs[index]["_id"] not in given:
+                    docs[index] = {**docs[index], "_id": next(redrawn)}
         return [(existing[doc["_id"]], False) if doc["_id"] in existing else (doc, True) for doc in docs]
+
+    def _resends(self, given: dict, oids: list) -> dict:
+        """The stored readings of these client ids; ``Conflict`` unless each was resent as it is stored."""
+        found = {doc["_id"]: doc for doc in self.collection.find({"_id": {"$in": oids}})} if oids else {}
+        refused = [oid for oid, doc in found.items() if not resent(doc, given[oid])]
+        if refused:
+            raise Conflict(refused)
+        self._resent(found.values())
+        return found
 
     def _insert(self, docs: list[dict]) -> list[ObjectId]:
         """Insert readings and count the new ones; return the ids refused as stored already."""

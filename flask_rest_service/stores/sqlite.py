@@ -16,7 +16,6 @@ wait for them (WAL). Parameters are always bound, never formatted into SQL.
 import os
 import sqlite3
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -26,9 +25,11 @@ import bson
 from bson import ObjectId
 
 from ..bsonvalues import epoch_millis, from_millis, is_number, utc_now
+from . import ids
 from .base import (
     DELETE_BATCH,
     EVERYTHING,
+    Conflict,
     DuplicateName,
     Filters,
     Keys,
@@ -41,6 +42,7 @@ from .base import (
     buckets,
     field_value,
     patched,
+    resent,
 )
 from .sqlite_alerts import SqliteAlerts
 
@@ -216,6 +218,17 @@ def _row(doc: dict) -> tuple:
     )
 
 
+def _draw_again(connection, docs: list[dict], rows: list[tuple], last: int, resends: dict):
+    """New ids for the new readings whose id met a stored one: (docs, rows, rows still to insert)."""
+    inserted = {row[0] for row in connection.execute("SELECT id FROM readings WHERE seq > ?", (last,))}
+    unplaced = [index for index, row in enumerate(rows) if row[0] not in inserted and row[0] not in resends]
+    docs, rows = list(docs), list(rows)
+    for index, oid in zip(unplaced, ids.new(len(unplaced)), strict=True):
+        docs[index] = {**docs[index], "_id": oid}
+        rows[index] = _row(docs[index])
+    return docs, rows, [rows[index] for index in unplaced]
+
+
 def _documents(rows) -> list[dict]:
     """Decode the ``doc`` column of rows, all in one call."""
     return bson.decode_all(b"".join(row[0] for row in rows))
@@ -240,38 +253,12 @@ def _sql_where(clauses: list[str]) -> str:
     return " WHERE " + " AND ".join(clauses) if clauses else ""
 
 
-class _NewIds:
-    """New ObjectIds made as ``ObjectId()`` makes them, a batch at a time.
-
-    An ObjectId is the time in seconds, five random bytes drawn once per
-    process and a counter. ``ObjectId()`` reads the clock, checks the process
-    and takes a lock for every id; this does it once a batch. The random
-    bytes are this class's own, not bson's, so these ids cannot meet those of
-    ``ObjectId()`` in the same process either (and the ``id`` column's
-    UNIQUE index would refuse one that did).
-    """
-
-    def __init__(self):
-        self._lock = threading.Lock()
-        self._pid = None
-        self._random = b""
-        self._next = 0
-
-    def take(self, count: int) -> list[ObjectId]:
-        """Return ``count`` new ids."""
-        with self._lock:
-            if self._pid != os.getpid():  # first use, or a forked child: its own random bytes
-                self._pid, self._random = os.getpid(), os.urandom(5)
-                self._next = int.from_bytes(os.urandom(3), "big")
-            start, self._next = self._next, (self._next + count) & 0xFFFFFF
-            prefix = int(time.time()).to_bytes(4, "big") + self._random
-        return [ObjectId(prefix + ((start + i) & 0xFFFFFF).to_bytes(3, "big")) for i in range(count)]
-
-
-_new_ids = _NewIds()
-
-
-INSERT = "INSERT INTO readings (id, sensor, type, ts, value, doc) VALUES (?, ?, ?, ?, ?, ?)"
+# A new id that meets a stored one is not inserted (and drawn again); a
+# client's id is looked up first, under the same write lock.
+INSERT = (
+    "INSERT INTO readings (id, sensor, type, ts, value, doc) VALUES (?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (id) DO NOTHING"
+)
 # The summary of the readings just inserted (those past a ``seq``, or at one),
 # added to each sensor's, in the same transaction: what a trigger did for
 # each row until schema 5, once a batch. NOT INDEXED: the rows are found by
@@ -297,22 +284,26 @@ class SqliteReadings(Readings):
 
     def insert(self, readings: list[dict]) -> list[tuple[dict, bool]]:
         """Store readings; return each stored document and whether it is new."""
-        ids = iter(_new_ids.take(sum("_id" not in reading for reading in readings)))
-        docs = [reading if "_id" in reading else {"_id": next(ids), **reading} for reading in readings]
+        new_ids = iter(ids.new(sum("_id" not in reading for reading in readings)))
+        docs = [reading if "_id" in reading else {"_id": next(new_ids), **reading} for reading in readings]
         # Rows (and their BSON) made before the write lock is taken, not while others wait on it.
         rows = [_row(doc) for doc in docs]
-        # Only ids the client chose can be stored already; new ObjectIds are unique.
-        given = [reading["_id"].binary for reading in readings if "_id" in reading]
+        given = {reading["_id"].binary: reading for reading in readings if "_id" in reading}
         sensors = sorted({row[1] for row in rows if row[1] is not None})
         with self.db.write() as connection:
             stored = {}
             if given:
                 marks = ",".join("?" * len(given))
-                found = connection.execute(f"SELECT id, doc FROM readings WHERE id IN ({marks})", given)
+                found = connection.execute(f"SELECT id, doc FROM readings WHERE id IN ({marks})", list(given))
                 stored = {row[0]: bson.decode(row[1]) for row in found}
+                refused = [doc["_id"] for key, doc in stored.items() if not resent(doc, given[key])]
+                if refused:
+                    raise Conflict(refused)
             # Every row inserted here comes after the last one (the write lock is held).
             last = connection.execute("SELECT max(seq) FROM readings").fetchone()[0] or 0
-            connection.executemany(INSERT, [row for row in rows if row[0] not in stored] if stored else rows)
+            todo = [row for row in rows if row[0] not in stored] if stored else rows
+            while connection.executemany(INSERT, todo).rowcount < len(todo):
+                docs, rows, todo = _draw_again(connection, docs, rows, last, stored)
             connection.execute(COUNT_INSERTED, (last,))
             if sensors:  # resends too: a device that resends is reporting
                 marks = ",".join("?" * len(sensors))
