@@ -34,6 +34,9 @@ INTEGER_SETTINGS = {
     "MAX_BUCKETS": (10000, 1),
     "MAX_INFLATED_LENGTH": (16 * 1024 * 1024, 1024),
     "MAX_READING_BYTES": (64 * 1024, 64),
+    # How far ahead of the server's clock a reading's timestamp may be: a
+    # reading from the future would hold its sensor's alerts until then.
+    "MAX_FUTURE_SECONDS": (900, 0),
     "AUTH_CACHE_SECONDS": (5, 0),
     "DASHBOARD_REFRESH_SECONDS": (10, 1),
     "QUIET_AFTER_MINUTES": (15, 1),

@@ -31,7 +31,10 @@ def limits() -> validation.Limits:
     """Return the request limits configured for this app."""
     config = current_app.config
     return validation.Limits(
-        config["MAX_BATCH_SIZE"], config["MAX_READING_DEPTH"], config["MAX_READING_BYTES"]
+        config["MAX_BATCH_SIZE"],
+        config["MAX_READING_DEPTH"],
+        config["MAX_READING_BYTES"],
+        config["MAX_FUTURE_SECONDS"],
     )
 
 
@@ -100,7 +103,9 @@ class ReadingList(Resource):
     def delete(self):
         """Delete the readings older than ``until`` (of a sensor, a type, since ...)."""
         filters = queries.parse_delete_query(request.args)
-        return {"deleted": store().delete_matching(filters)}
+        deleted = store().delete_matching(filters)
+        _restate(lambda alerts: alerts.on_deleted(filters))
+        return {"deleted": deleted}
 
 
 class ReadingStats(Resource):
@@ -174,18 +179,26 @@ class Reading(Resource):
     def put(self, id: ObjectId):
         """Replace a reading; the id stays."""
         reading = validation.clean_replacement(bodies.read_json(), id, utc_now(), limits())
-        return _found(store().replace(id, reading), id)
+        before = store().get(id)
+        after = _found(store().replace(id, reading), id)
+        _restate(lambda alerts: alerts.on_changed(_sensors(before, after)))
+        return after
 
     def patch(self, id: ObjectId):
         """Set or remove (with null) top-level fields of a reading."""
         body = bodies.read_json(bodies.JSON, "application/merge-patch+json")
-        changes, removals = validation.clean_patch(body, id, limits())
-        return _found(store().update(id, changes, removals), id)
+        changes, removals = validation.clean_patch(body, id, limits(), utc_now())
+        before = store().get(id)
+        after = _found(store().update(id, changes, removals), id)
+        _restate(lambda alerts: alerts.on_changed(_sensors(before, after)))
+        return after
 
     def delete(self, id: ObjectId):
         """Delete a reading."""
+        before = store().get(id)
         if not store().delete(id):
             _found(None, id)
+        _restate(lambda alerts: alerts.on_changed(_sensors(before)))
         response = current_app.response_class(status=204)
         del response.headers["Content-Type"]  # no body, so no type
         return response
@@ -203,6 +216,20 @@ def _alert(new: list[dict]) -> None:
         current_app.logger.warning("alert rules not evaluated on %d readings (%s)", len(new), error.reason())
     except Exception:
         current_app.logger.exception("alert rules not evaluated on %d readings", len(new))
+
+
+def _restate(change) -> None:
+    """Let the alert rules undo what edited or deleted readings had moved; a failure is only logged."""
+    try:
+        change(current_app.extensions["alerts"])
+    except StoreUnavailable as error:
+        current_app.logger.warning("alert states not re-derived (%s)", error.reason())
+    except Exception:
+        current_app.logger.exception("alert states not re-derived")
+
+
+def _sensors(*docs: dict | None) -> list:
+    return [doc.get("sensor") for doc in docs if doc]
 
 
 CONFLICT_PROBLEM = {

@@ -219,14 +219,22 @@ class Limits:
     max_batch: int = 1000
     max_depth: int = 32
     max_bytes: int = 64 * 1024
+    # How far ahead of the server's clock a timestamp may be (None: any). A
+    # reading from the future would hold its sensor's alerts: every later one
+    # would be older than it, so late, and left out.
+    max_future_seconds: int | None = None
 
 
-def clean_reading(raw: Any, received: datetime | None, limits: Limits) -> tuple[dict, Problems]:
+def clean_reading(
+    raw: Any, received: datetime | None, limits: Limits, now: datetime | None = None
+) -> tuple[dict, Problems]:
     """Validate one reading; return (document, problems).
 
     The document keeps the client's field order (``_id`` first), with the
     ``timestamp`` last, set to the receipt time when absent (unless
-    ``received`` is None, as for a patch).
+    ``received`` is None, as for a patch). A timestamp further ahead of
+    ``now`` (by default ``received``) than ``limits.max_future_seconds`` is
+    refused.
     """
     errors = Problems()
     if not isinstance(raw, dict):
@@ -260,9 +268,19 @@ def clean_reading(raw: Any, received: datetime | None, limits: Limits) -> tuple[
             reading["timestamp"] = parse_timestamp(raw["timestamp"])
         except ValueError as error:
             errors.add({"field": "timestamp", "detail": str(error)})
+        else:
+            _check_future(reading["timestamp"], now or received, limits.max_future_seconds, errors)
     elif received is not None:
         reading["timestamp"] = bson_time(received)
     return reading, errors
+
+
+def _check_future(moment: datetime, now: datetime | None, limit: int | None, errors: Problems) -> None:
+    if limit is None or now is None or (moment - now).total_seconds() <= limit:  # no overflow near 9999
+        return
+    clock = now.isoformat(timespec="milliseconds") + "Z"
+    detail = f"more than {limit} seconds ahead of the server's clock ({clock}); is the device's clock right?"
+    errors.add({"field": "timestamp", "detail": detail})
 
 
 def _json_size(raw: dict) -> int:
@@ -288,7 +306,9 @@ def clean_replacement(raw: Any, oid: ObjectId, received: datetime, limits: Limit
     return reading
 
 
-def clean_patch(raw: Any, oid: ObjectId, limits: Limits) -> tuple[dict, list[str]]:
+def clean_patch(
+    raw: Any, oid: ObjectId, limits: Limits, now: datetime | None = None
+) -> tuple[dict, list[str]]:
     """Validate a PATCH body; return (fields to set, fields to remove).
 
     Top-level fields are merged as in RFC 7396: a field given as ``null``
@@ -298,7 +318,7 @@ def clean_patch(raw: Any, oid: ObjectId, limits: Limits) -> tuple[dict, list[str
         raise ValidationError([{"field": "", "detail": "a patch must be a JSON object"}])
     removals = [key for key, value in raw.items() if value is None]
     given = {key: value for key, value in raw.items() if value is not None}
-    changes, errors = clean_reading(given, None, limits)
+    changes, errors = clean_reading(given, None, limits, now)
     for key in removals:
         if problem := _key_problem(key):
             errors.add({"field": key, "detail": problem})

@@ -22,11 +22,12 @@ import logging
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
-from ..bsonvalues import utc_now
-from ..stores import StoreUnavailable
-from ..stores.base import Filters
+from ..bsonvalues import is_number, utc_now
+from ..stores import Position, StoreUnavailable
+from ..stores.base import Filters, field_value
 from . import machine, notify, targets
 from .rules import describe, watches
 
@@ -37,6 +38,8 @@ LEASE_SECONDS = 60  # how long a claimed delivery is this process's to send
 DELIVERY_POLL_SECONDS = 5
 DELIVERY_BATCH = 50  # deliveries claimed per query; a full batch is followed at once by the next
 TRIES = 3  # compare-and-set attempts before leaving a change to the next reading or check
+REPLAY_LIMIT = 10_000  # readings read back to re-derive a state after an edit or delete
+REPLAY_BATCH = 500
 
 
 class Engine:
@@ -160,6 +163,50 @@ class Engine:
                 self._move(rule, sensor, lambda state, rule=rule, batch=batch, floor=floor: _fold(
                     rule, state, batch, floor
                 ))  # fmt: skip
+
+    def on_changed(self, sensors: Iterable) -> None:
+        """Re-derive the thresholds' states of these sensors from what is stored (after an edit or delete)."""
+        if not self._any():
+            return
+        now = self.clock()
+        for sensor in {sensor for sensor in sensors if isinstance(sensor, str)}:
+            for rule in self._watching(sensor):
+                if rule["kind"] == "threshold":
+                    self._move(rule, sensor, lambda before, rule=rule, sensor=sensor: machine.restated(
+                        rule, before, self._history(rule, sensor), now
+                    ))  # fmt: skip
+
+    def on_deleted(self, filters: Filters) -> None:
+        """Re-derive the states whose newest reading may have been among those deleted in bulk."""
+        if not self._any():
+            return
+        self.on_changed(
+            sensor
+            for _, sensor, state in self.store.alerts.states()
+            if state.last_at is not None
+            and (filters.sensor is None or sensor == filters.sensor)
+            and (filters.since is None or state.last_at >= filters.since)
+            and (filters.until is None or state.last_at < filters.until)
+        )
+
+    def _history(self, rule: dict, sensor: str) -> list[dict]:
+        """The sensor's dated readings, oldest first, from the newest back to one that clears the rule
+        (at most ``REPLAY_LIMIT``)."""
+        found: list[dict] = []
+        after = None
+        while len(found) < REPLAY_LIMIT:
+            batch = self.store.readings.slice(Filters(sensor), after, REPLAY_BATCH, descending=True)
+            for doc in batch:
+                if not isinstance(doc.get("timestamp"), datetime):  # the undated come last, and never count
+                    return found[::-1]
+                found.append(doc)
+                value = field_value(doc, rule["field"])
+                if is_number(value) and machine.clears(rule, value):
+                    return found[::-1]
+            if len(batch) < REPLAY_BATCH:
+                break
+            after = Position.of(batch[-1])
+        return found[::-1]
 
     def _newest_before(self, sensor: str, batch: list[dict]) -> datetime | None:
         """The time of the sensor's newest reading stored before this batch of its readings (a

@@ -45,7 +45,7 @@ def _breaches(rule: dict, value) -> bool:
     return value > rule["above"] if rule.get("above") is not None else value < rule["below"]
 
 
-def _clears(rule: dict, value) -> bool:
+def clears(rule: dict, value) -> bool:
     """Back past the limit by the hysteresis: what resolves a firing threshold."""
     if rule.get("above") is not None:
         return value <= rule["above"] - rule["hysteresis"]
@@ -71,7 +71,7 @@ def on_reading(rule: dict, state: State, reading: dict) -> Step:
         return Step(state)
     seen = replace(state, last_at=at, value=value)
     if state.state == "firing":
-        if _clears(rule, value):
+        if clears(rule, value):
             return Step(replace(seen, state="ok", since=at, pending_since=None), "resolved")
         return Step(seen)
     if not _breaches(rule, value):
@@ -104,6 +104,29 @@ def on_check(rule: dict, state: State, now: datetime, last_seen: datetime | None
         return Step(state)
     if state.state == "pending" and _held(rule, state.pending_since, now):
         return Step(replace(state, state="firing", since=now), "firing")
+    return Step(state)
+
+
+def restated(rule: dict, before: State, readings: list[dict], now: datetime) -> Step:
+    """Where a threshold stands by its sensor's stored readings, as a step from ``before``.
+
+    ``readings`` are oldest first, from one that ``clears`` the rule (after
+    which the state is ok whatever came before) or from as far back as was
+    read. What a deleted or edited reading had moved is undone this way: a
+    state never stays pinned by a reading that is no longer stored.
+    """
+    state = State()
+    for reading in readings:
+        state = on_reading(rule, state, reading).state
+    state = replace(on_check(rule, state, now, None).state, version=before.version)
+    if state.state == "ok" and state.value is None:  # ok keeps no value: the newest, for the event
+        newest = next((r for r in reversed(readings) if is_number(field_value(r, rule["field"]))), None)
+        if newest is not None:
+            state = replace(state, last_at=newest["timestamp"], value=field_value(newest, rule["field"]))
+    if before.state != "firing" and state.state == "firing":
+        return Step(state, "firing")
+    if before.state == "firing" and state.state != "firing":
+        return Step(state, "resolved")
     return Step(state)
 
 
