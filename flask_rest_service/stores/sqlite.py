@@ -58,6 +58,7 @@ UNAVAILABLE = {3, 5, 6, 7, 8, 10, 11, 13, 14, 15, 26}
 BUSY = {5, 6}
 # What a client is told when it waited for the write lock as long as it may.
 BUSY_DETAIL = "the database is busy; try again shortly"
+FILE_GONE = "the database file is missing; nothing can be stored until it is back"
 
 
 class Database:
@@ -69,10 +70,15 @@ class Database:
         self.synchronous = synchronous
         self._lock = threading.Lock()
         self._writer = threading.Lock()  # one writing thread of this process at a time (write())
-        self._idle: list[sqlite3.Connection] = []
+        self._idle: list[tuple[sqlite3.Connection, int]] = []  # each with the generation it was opened in
         self._pid = os.getpid()
-        self._forked: list[sqlite3.Connection] = []
+        self._forked: list[tuple[sqlite3.Connection, int]] = []
         self._ready = False
+        # The file this process's connections opened (device, inode), and a
+        # generation counted up each time it is found replaced: connections
+        # of an older generation are closed as they come back.
+        self._file: tuple[int, int] | None = None
+        self._generation = 0
 
     def _connect(self) -> sqlite3.Connection:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -87,7 +93,7 @@ class Database:
             raise
         return connection
 
-    def _take(self) -> sqlite3.Connection:
+    def _take(self) -> tuple[sqlite3.Connection, int]:
         with self._lock:
             if self._pid != os.getpid():
                 # A forked child must not use (or close: closing can checkpoint
@@ -96,9 +102,14 @@ class Database:
                 self._idle, self._pid, self._ready = [], os.getpid(), False
             if self._idle:
                 return self._idle.pop()
-        return self._connect()
+            generation = self._generation
+        connection = self._connect()
+        if self._file is None:  # the first connection: the file is the one it opened (or made)
+            with self._lock:
+                self._file = self._file or self._identity()
+        return connection, generation
 
-    def _give(self, connection: sqlite3.Connection) -> None:
+    def _give(self, connection: sqlite3.Connection, generation: int) -> None:
         try:
             if connection.in_transaction:  # only after a failure the caller saw
                 connection.rollback()
@@ -106,22 +117,57 @@ class Database:
             connection.close()
             raise
         with self._lock:
-            if len(self._idle) < POOL_SIZE and self._pid == os.getpid():
-                self._idle.append(connection)
+            current = generation == self._generation and self._pid == os.getpid()
+            if current and len(self._idle) < POOL_SIZE:
+                self._idle.append((connection, generation))
                 return
         connection.close()
+
+    def _identity(self) -> tuple[int, int] | None:
+        try:
+            found = os.stat(self.path)
+        except FileNotFoundError:
+            return None
+        return found.st_dev, found.st_ino
+
+    def check_file(self) -> None:
+        """Refuse to go on with a file that is gone; start again on one that was put in its place.
+
+        SQLite's open connections keep writing to a file deleted under them,
+        and every write then answers as if stored, to be lost at the next
+        start. So each use first checks that the path still names the file
+        the connections opened: if it is gone, ``StoreUnavailable`` until it
+        is back; if another file is there now (a restored backup), the
+        connections are closed and the next ones open it.
+        """
+        if self._file is None:
+            return  # not opened yet: the first connection makes it
+        found = self._identity()
+        if found == self._file:
+            return
+        if found is None:
+            raise StoreUnavailable(FILE_GONE, why=f"{self.path} is missing")
+        with self._lock:
+            if self._file != found:
+                stale, self._idle = self._idle, []
+                self._file, self._generation, self._ready = found, self._generation + 1, False
+            else:
+                stale = []
+        for connection, _ in stale:
+            connection.close()
 
     @contextmanager
     def connection(self) -> Iterator[sqlite3.Connection]:
         """Lend a connection; database errors that mean an outage become ``StoreUnavailable``."""
+        self.check_file()
         try:
-            connection = self._take()
+            connection, generation = self._take()
             try:
                 if not self._ready:
                     self._ensure_schema(connection)
                 yield connection
             finally:
-                self._give(connection)
+                self._give(connection, generation)
         except sqlite3.Error as error:
             code = getattr(error, "sqlite_errorcode", None)
             if code is not None and code & 0xFF in UNAVAILABLE:
@@ -152,6 +198,8 @@ class Database:
                     connection.execute("ROLLBACK")
                     raise
                 connection.execute("COMMIT")
+            # Committed to the file this process opened: is it still the one a restart would open?
+            self.check_file()
         finally:
             self._writer.release()
 
@@ -184,7 +232,7 @@ class Database:
         """Close the idle connections of this process."""
         with self._lock:
             idle, self._idle = self._idle, []
-        for connection in idle:
+        for connection, _ in idle:
             connection.close()
 
 
@@ -566,9 +614,13 @@ class SqliteStore(Store):
         self.alerts = SqliteAlerts(self.db)
 
     def ping(self) -> None:
-        """Open the file and read from it."""
-        with self.db.connection() as connection:
-            connection.execute("SELECT 1 FROM readings LIMIT 1").fetchall()
+        """Write to the file: a health check that reads says OK while writes fail (a full or
+        read-only disk, a deleted file)."""
+        with self.db.write() as connection:
+            connection.execute(
+                "INSERT INTO counters (name, value) VALUES ('health', 1) "
+                "ON CONFLICT (name) DO UPDATE SET value = value + 1"
+            )
 
     def init(self, recount: bool = False) -> list[str]:
         """Create the schema if the file has none (it is also created on first use).
