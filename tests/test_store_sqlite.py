@@ -339,3 +339,40 @@ def test_many_threads_of_a_process_writing_at_once_all_get_in(tmp_path):
     assert failures == []
     assert store.readings.count() == THREADS * EACH
     store.close()
+
+
+def test_writers_of_a_process_get_in_in_the_order_they_came():
+    # threading.Lock lets a thread that releases and asks again barge ahead of
+    # one that waited: under load the waiter outwaited its timeout (a 503) while
+    # later writers got in. The process's writers now take turns.
+    from flask_rest_service.stores.sqlite import _Queue
+
+    queue, order = _Queue(), []
+    assert queue.acquire(timeout=1)
+
+    def waiter():
+        assert queue.acquire(timeout=5)
+        order.append("waiter")
+        queue.release()
+
+    thread = threading.Thread(target=waiter)
+    thread.start()
+    while not queue._waiting:  # the waiter is in line
+        time.sleep(0.001)
+    queue.release()
+    assert queue.acquire(timeout=5)  # asked again at once: behind the waiter
+    order.append("first again")
+    queue.release()
+    thread.join()
+    assert order == ["waiter", "first again"]
+
+
+def test_a_writer_that_waits_too_long_leaves_the_line_and_the_next_gets_in():
+    from flask_rest_service.stores.sqlite import _Queue
+
+    queue = _Queue()
+    assert queue.acquire(timeout=1)
+    assert queue.acquire(timeout=0.05) is False  # its turn did not come in time: it is out of line
+    assert not queue._waiting
+    queue.release()
+    assert queue.acquire(timeout=0.05)  # free again

@@ -16,6 +16,7 @@ wait for them (WAL). Parameters are always bound, never formatted into SQL.
 import os
 import sqlite3
 import threading
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -61,6 +62,45 @@ BUSY_DETAIL = "the database is busy; try again shortly"
 FILE_GONE = "the database file is missing; nothing can be stored until it is back"
 
 
+class _Queue:
+    """A lock taken first come, first served, each waiter with its own deadline.
+
+    ``threading.Lock.acquire(timeout=...)`` promises no order: under load a
+    thread could wait out its whole timeout while later ones got in (a 503
+    for it alone). Here each waiter has a gate of its own, opened in turn.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._waiting: deque[threading.Lock] = deque()
+        self._held = False
+
+    def acquire(self, timeout: float) -> bool:
+        """Wait for this thread's turn, at most ``timeout`` seconds; whether it came."""
+        with self._lock:
+            if not self._held:
+                self._held = True
+                return True
+            gate = threading.Lock()
+            gate.acquire()
+            self._waiting.append(gate)
+        if gate.acquire(timeout=timeout):
+            return True
+        with self._lock:
+            if gate in self._waiting:
+                self._waiting.remove(gate)
+                return False
+        return True  # handed over just as the wait ran out: this thread holds it
+
+    def release(self) -> None:
+        """Hand the lock to the next waiter, if any."""
+        with self._lock:
+            if self._waiting:
+                self._waiting.popleft().release()  # still held: by that waiter now
+            else:
+                self._held = False
+
+
 class Database:
     """Connections to one SQLite file: a pool per process, transactions, errors as outages."""
 
@@ -69,7 +109,7 @@ class Database:
         self.busy_timeout = busy_timeout_ms / 1000
         self.synchronous = synchronous
         self._lock = threading.Lock()
-        self._writer = threading.Lock()  # one writing thread of this process at a time (write())
+        self._writer = _Queue()  # one writing thread of this process at a time (write()), in turn
         self._idle: list[tuple[sqlite3.Connection, int]] = []  # each with the generation it was opened in
         self._pid = os.getpid()
         self._forked: list[tuple[sqlite3.Connection, int]] = []
