@@ -102,7 +102,7 @@ def test_a_second_run_copies_nothing_twice(sqlite_app, tmp_path):
 
 
 def test_an_interrupted_copy_resumes_where_it_stopped(sqlite_app, tmp_path, monkeypatch):
-    target = migrate.open_target(str(tmp_path / "target.sqlite3"), sqlite_app.config)
+    target = migrate.open_named(str(tmp_path / "target.sqlite3"), sqlite_app.config)
     real_insert, calls = target.readings.insert, []
 
     def failing(batch):  # the connection drops during the third batch
