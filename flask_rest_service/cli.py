@@ -10,7 +10,7 @@ from flask.cli import AppGroup, with_appcontext
 
 from . import jobs, migrate
 from .alerts import resources as alert_resources
-from .auth import SCOPES, KeyManagementError
+from .auth import SCOPES, BadKeyName, KeyManagementError
 from .errors import ApiError
 from .stores import open_store
 
@@ -125,6 +125,8 @@ def create_key(name: str, scope: str) -> None:
     """Create a key; it is printed once and never again."""
     try:
         key = current_app.extensions["keys"].create(name, scope)
+    except BadKeyName as error:
+        raise BadArgument(f"NAME: {error}") from None
     except KeyManagementError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"created {scope} key {name!r}; store it now, it is not shown again:")
