@@ -336,3 +336,25 @@ def test_a_rule_the_target_holds_with_other_content_is_a_conflict(sqlite_app, ta
     assert target.extensions["store"].alerts.rules() == [{**rule, "below": 3}]
     assert keys_of(target) == []
     assert target.extensions["store"].readings.count() == 0
+
+
+def test_a_rule_and_keys_copied_before_are_no_conflict_on_either_engine(sqlite_app, mongo, tmp_path, request):
+    admin = sqlite_app.extensions["keys"].create("me", "admin")
+    made = sqlite_app.test_client().post("/rules/", json=RULE, headers={"X-API-Key": admin})
+    assert made.status_code == 201
+    runner = sqlite_app.test_cli_runner()
+    assert runner.invoke(args=["copy-to", "mongodb://db.example/plant"]).exit_code == 0
+    again = runner.invoke(args=["copy-to", "mongodb://db.example/plant"])
+    assert again.output.splitlines()[1:3] == [
+        "keys: 0 copied, 1 there already",
+        "alert rules: 0 copied, 1 there already",
+    ]
+    on_mongo = make_app({"MONGO_CLIENT": mongo, "MONGO_DBNAME": "plant"})
+    request.addfinalizer(lambda: close_app(on_mongo))
+    back = on_mongo.test_cli_runner()
+    assert back.invoke(args=["copy-to", str(tmp_path / "back.sqlite3")]).exit_code == 0
+    again = back.invoke(args=["copy-to", str(tmp_path / "back.sqlite3")])
+    assert again.output.splitlines()[1:3] == [
+        "keys: 0 copied, 1 there already",
+        "alert rules: 0 copied, 1 there already",
+    ]
