@@ -24,6 +24,7 @@ past the limit they are answered 429 without touching the database.
 import hashlib
 import secrets
 import time
+import unicodedata
 from collections import OrderedDict
 from collections.abc import Callable
 
@@ -32,6 +33,7 @@ from flask import current_app, g, request
 from .bsonvalues import utc_now
 from .errors import ApiError
 from .stores import DuplicateName, StoreUnavailable
+from .validation import MAX_LABEL_LENGTH
 
 SCOPES = ("read", "write", "admin")
 KEY_PREFIX = "rk_"
@@ -56,6 +58,26 @@ class KeyManagementError(ValueError):
     """A key management request that cannot be carried out."""
 
 
+class BadKeyName(KeyManagementError):
+    """A name no key may have."""
+
+
+def check_name(name: str) -> None:
+    """Refuse a blank name, one with a control or format character, or one over ``MAX_LABEL_LENGTH``.
+
+    A tab or newline in a name would forge columns or lines of ``keys list``;
+    the rest of Unicode's C categories (format, private use, unassigned) make
+    names that look alike and differ.
+    """
+    if not name.strip():
+        raise BadKeyName("a key's name must not be empty or blank")
+    if len(name) > MAX_LABEL_LENGTH:
+        raise BadKeyName(f"a key's name has at most {MAX_LABEL_LENGTH} characters, not {len(name)}")
+    bad = next((char for char in name if unicodedata.category(char).startswith("C")), None)
+    if bad is not None:
+        raise BadKeyName(f"a key's name must not hold control or format characters such as {bad!r}")
+
+
 def digest(key: str) -> str:
     """Return the stored form of a key."""
     return hashlib.sha256(key.encode()).hexdigest()
@@ -67,8 +89,8 @@ def allows(scope: str, needed: str) -> bool:
 
 
 def parse_env_keys(raw: str) -> list[dict]:
-    """Parse ``API_KEYS``: ``name:scope:key`` entries separated by commas."""
-    keys = []
+    """Parse ``API_KEYS``: ``name:scope:key`` entries separated by commas; names and keys each once."""
+    keys, names, hashes = [], set(), set()
     for entry in filter(None, (part.strip() for part in raw.split(","))):
         name, scope, key = (entry.split(":", 2) + ["", ""])[:3]
         if not name or scope not in SCOPES or len(key) < MIN_ENV_KEY_LENGTH:
@@ -76,7 +98,18 @@ def parse_env_keys(raw: str) -> list[dict]:
                 f"API_KEYS entries are name:scope:key with scope one of {', '.join(SCOPES)} "
                 f"and a key of at least {MIN_ENV_KEY_LENGTH} characters; got one for {name or '?'!r}"
             )
-        keys.append({"name": name, "scope": scope, "hash": digest(key), "source": "environment"})
+        try:
+            check_name(name)
+        except BadKeyName as error:
+            raise ValueError(f"API_KEYS: {error}: {name[:40]!r}") from None
+        hashed = digest(key)
+        if name in names:
+            raise ValueError(f"API_KEYS has two entries named {name!r}")
+        if hashed in hashes:
+            raise ValueError(f"API_KEYS has one key in two entries, the second named {name!r}")
+        names.add(name)
+        hashes.add(hashed)
+        keys.append({"name": name, "scope": scope, "hash": hashed, "source": "environment"})
     return keys
 
 
@@ -89,6 +122,7 @@ class Keys:
 
     def create(self, name: str, scope: str) -> str:
         """Store a new key; return it (the only time it is shown)."""
+        check_name(name)
         if scope not in SCOPES:
             raise KeyManagementError(f"scope must be one of {', '.join(SCOPES)}")
         key = KEY_PREFIX + secrets.token_urlsafe(32)

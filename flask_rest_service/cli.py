@@ -1,4 +1,5 @@
-"""Flask CLI commands: ``flask --app flask_rest_service init-db``, ``run-jobs`` and ``keys ...``."""
+"""Flask CLI commands: ``flask --app flask_rest_service init-db``, ``run-jobs``, ``copy-to``, ``copy-from``,
+``keys ...`` and ``rules ...``."""
 
 import click
 import orjson
@@ -9,8 +10,9 @@ from flask.cli import AppGroup, with_appcontext
 
 from . import jobs, migrate
 from .alerts import resources as alert_resources
-from .auth import SCOPES, KeyManagementError
+from .auth import SCOPES, BadKeyName, KeyManagementError
 from .errors import ApiError
+from .stores import open_store
 
 
 @click.command("init-db")
@@ -37,6 +39,50 @@ def run_jobs_command() -> None:
         click.echo(f"notifications tried: {sent}")
 
 
+class BadArgument(click.ClickException):
+    """Bad input, exit code 2 as click's own usage errors, in one line (no usage text)."""
+
+    exit_code = 2
+
+
+def _settings(text: str, hint: str, exists: bool = False) -> dict:
+    """The store settings ``text`` names, or exit 2 with one line saying why not."""
+    try:
+        settings = migrate.store_settings(text, current_app.config, exists)
+    except migrate.BadLocation as error:
+        raise BadArgument(f"{hint}: {error}") from None
+    if migrate.is_configured_store(settings, current_app.config):
+        raise click.ClickException(f"the {hint.lower()} is the store the service is configured with")
+    return settings
+
+
+def _copy(source, target) -> None:
+    """Copy ``source`` to ``target``, saying what it does; one path for copy-to and copy-from."""
+    click.echo(
+        f"copying from the {source.kind} store {source.name!r} to the {target.kind} store {target.name!r}"
+    )
+
+    def progress(done: migrate.Copied) -> None:
+        if (done.readings + done.already) % (100 * migrate.BATCH) == 0:
+            click.echo(f"  {done.readings + done.already} readings...")
+
+    try:
+        done = migrate.copy(source, target, progress)
+    except migrate.Conflicts as error:
+        raise click.ClickException(
+            f"nothing copied: the target holds these in another form: {error}; "
+            "revoke or delete one side's and run again"
+        ) from None
+    click.echo(f"keys: {done.keys} copied, {done.keys_already} there already")
+    click.echo(f"alert rules: {done.rules} copied, {done.rules_already} there already")
+    click.echo(f"readings: {done.readings} copied, {done.already} there already")
+    if done.skipped:
+        shown = ", ".join(map(str, done.skipped[:5]))
+        click.echo(
+            f"not copied: {len(done.skipped)} readings whose _id is not an ObjectId ({shown}, ...)", err=True
+        )
+
+
 @click.command("copy-to")
 @click.argument("target")
 @with_appcontext
@@ -46,30 +92,27 @@ def copy_to_command(target: str) -> None:
     The configured store is only read. Readings keep their ids, so running it
     again after an interruption copies only what is missing.
     """
-    source = current_app.extensions["store"]
-    if migrate.is_configured_store(target, current_app.config):
-        raise click.ClickException("the target is the store the service is configured with")
-    store = migrate.open_target(target, current_app.config)
-    click.echo(
-        f"copying from the {source.kind} store {source.name!r} to the {store.kind} store {store.name!r}"
-    )
-
-    def progress(done: migrate.Copied) -> None:
-        if (done.readings + done.already) % (100 * migrate.BATCH) == 0:
-            click.echo(f"  {done.readings + done.already} readings...")
-
+    store = open_store(_settings(target, "TARGET"))
     try:
-        done = migrate.copy(source, store, progress)
+        _copy(current_app.extensions["store"], store)
     finally:
         store.close()
-    click.echo(f"keys: {done.keys} copied, {done.keys_already} there already")
-    click.echo(f"alert rules: {done.rules} copied, {done.rules_already} there already")
-    click.echo(f"readings: {done.readings} copied, {done.already} there already")
-    if done.skipped:
-        shown = ", ".join(map(str, done.skipped[:5]))
-        click.echo(
-            f"not copied: {len(done.skipped)} readings whose _id is not an ObjectId ({shown}, ...)", err=True
-        )
+
+
+@click.command("copy-from")
+@click.argument("source")
+@with_appcontext
+def copy_from_command(source: str) -> None:
+    """Copy every reading, key and alert rule from SOURCE, named as copy-to's TARGET, to the configured store.
+
+    SOURCE is only read; a SQLite file must exist. Readings keep their ids, so running it again after
+    an interruption copies only what is missing.
+    """
+    store = open_store(_settings(source, "SOURCE", exists=True))
+    try:
+        _copy(store, current_app.extensions["store"])
+    finally:
+        store.close()
 
 
 keys = AppGroup("keys", help="Manage API keys.")
@@ -82,6 +125,8 @@ def create_key(name: str, scope: str) -> None:
     """Create a key; it is printed once and never again."""
     try:
         key = current_app.extensions["keys"].create(name, scope)
+    except BadKeyName as error:
+        raise BadArgument(f"NAME: {error}") from None
     except KeyManagementError as error:
         raise click.ClickException(str(error)) from None
     click.echo(f"created {scope} key {name!r}; store it now, it is not shown again:")
@@ -153,5 +198,6 @@ def init_app(app: Flask) -> None:
     app.cli.add_command(init_db_command)
     app.cli.add_command(run_jobs_command)
     app.cli.add_command(copy_to_command)
+    app.cli.add_command(copy_from_command)
     app.cli.add_command(keys)
     app.cli.add_command(rules)

@@ -8,6 +8,7 @@ from bson import ObjectId
 from conftest import problem_body
 
 from flask_rest_service.auth import Guard, KeyManagementError, parse_env_keys
+from flask_rest_service.validation import MAX_LABEL_LENGTH
 
 READING = {"sensor": "k", "value": 1, "timestamp": "2026-03-01T10:00:00Z"}
 
@@ -110,6 +111,51 @@ def test_duplicate_name_and_bad_scope_are_refused(app, keys):
         app.extensions["keys"].create("read-key", "read")
     with pytest.raises(KeyManagementError, match="scope must be one of read, write, admin"):
         app.extensions["keys"].create("x", "root")
+
+
+BAD_NAMES = [
+    ("", "a key's name must not be empty or blank"),
+    ("  ", "a key's name must not be empty or blank"),
+    ("pi\tadmin\tcreated 2026", "a key's name must not hold control or format characters such as '\\t'"),
+    ("pi\nroot", "a key's name must not hold control or format characters such as '\\n'"),
+    ("pi\u200bkitchen", "a key's name must not hold control or format characters such as '\\u200b'"),
+    (
+        "k" * (MAX_LABEL_LENGTH + 1),
+        f"a key's name has at most {MAX_LABEL_LENGTH} characters, not {MAX_LABEL_LENGTH + 1}",
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "problem"), BAD_NAMES)
+def test_a_key_name_that_would_forge_a_listing_is_refused_and_nothing_stored(app, name, problem):
+    with pytest.raises(KeyManagementError) as refused:
+        app.extensions["keys"].create(name, "read")
+    assert str(refused.value) == problem
+    assert app.extensions["keys"].list() == []
+
+
+def test_a_key_name_of_the_longest_label_is_taken(app):
+    app.extensions["keys"].create("k" * MAX_LABEL_LENGTH, "read")
+    assert [key["name"] for key in app.extensions["keys"].list()] == ["k" * MAX_LABEL_LENGTH]
+
+
+@pytest.mark.parametrize(("name", "problem"), BAD_NAMES[2:4])
+def test_env_key_names_are_checked_the_same(name, problem):
+    with pytest.raises(ValueError) as refused:
+        parse_env_keys(f"{name}:read:0123456789abcdefghij")
+    assert str(refused.value) == f"API_KEYS: {problem}: {name!r}"
+
+
+def test_env_keys_with_one_name_twice_are_refused():
+    with pytest.raises(ValueError) as refused:
+        parse_env_keys("pi:read:0123456789abcdefghij,pi:admin:abcdefghij0123456789")
+    assert str(refused.value) == "API_KEYS has two entries named 'pi'"
+
+
+def test_env_keys_with_one_key_twice_are_refused_without_showing_it():
+    with pytest.raises(ValueError) as refused:
+        parse_env_keys("pi:read:0123456789abcdefghij,ops:admin:0123456789abcdefghij")
+    assert str(refused.value) == "API_KEYS has one key in two entries, the second named 'ops'"
 
 
 def test_keys_from_the_environment(app_factory, readings):

@@ -3,6 +3,7 @@
 import re
 import subprocess
 
+import pytest
 from conftest import ROOT, ROOT_ENV, run_python
 
 
@@ -25,6 +26,22 @@ def test_revoking_an_unknown_key_fails(app):
     result = app.test_cli_runner().invoke(args=["keys", "revoke", "nobody"])
     assert result.exit_code == 1
     assert "no stored key named 'nobody'" in result.output
+
+
+@pytest.mark.parametrize(
+    ("name", "problem"),
+    [
+        ("", "a key's name must not be empty or blank"),
+        ("pi\tadmin", "a key's name must not hold control or format characters such as '\\t'"),
+        ("pi\nforged\tadmin", "a key's name must not hold control or format characters such as '\\n'"),
+        ("k" * 3000, "a key's name has at most 200 characters, not 3000"),
+    ],
+)
+def test_a_bad_key_name_is_refused_in_one_line(app, name, problem):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["keys", "create", name])
+    assert (result.exit_code, result.stdout, result.stderr) == (2, "", f"Error: NAME: {problem}\n")
+    assert runner.invoke(args=["keys", "list"]).output == ""
 
 
 def test_bad_scope_is_refused(app):

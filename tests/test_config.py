@@ -49,3 +49,8 @@ def test_integer_settings_are_read_and_checked():
         from_env({"MAX_BATCH_SIZE": "many"})
     with pytest.raises(ConfigError, match="MAX_PAGE_SIZE must be at least 1, got 0"):
         from_env({"MAX_PAGE_SIZE": "0"})
+
+
+def test_api_keys_with_one_name_twice_is_a_config_error():
+    with pytest.raises(ConfigError, match="^API_KEYS has two entries named 'pi'$"):
+        from_env({"API_KEYS": "pi:read:0123456789abcdefghij, pi:write:abcdefghij0123456789"})

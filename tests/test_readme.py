@@ -6,6 +6,7 @@ import pytest
 from conftest import ROOT
 
 from flask_rest_service.config import VARIABLES
+from flask_rest_service.validation import MAX_LABEL_LENGTH
 
 README = (ROOT / "README.md").read_text()
 
@@ -35,3 +36,7 @@ def test_every_route_is_in_the_endpoints_table_with_a_curl_example(app):
             )
         literal = re.sub(r"<\w+>", "[^ '\\\"]+", re.escape(path).replace("\\<", "<").replace("\\>", ">"))
         assert re.search(rf"curl[^\n]*localhost:5000{literal}", README), f"no curl example of {path}"
+
+
+def test_the_key_name_limit_is_the_one_the_service_applies():
+    assert f"A key's name is 1 to {MAX_LABEL_LENGTH} characters" in README
