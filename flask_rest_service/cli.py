@@ -81,6 +81,12 @@ def _copy(source, target) -> None:
         click.echo(
             f"not copied: {len(done.skipped)} readings whose _id is not an ObjectId ({shown}, ...)", err=True
         )
+    if done.differ:
+        shown = ", ".join(map(str, done.differ[:5]))
+        raise click.ClickException(
+            f"not copied: {len(done.differ)} readings whose _id the target holds with other content "
+            f"({shown}{', ...' if len(done.differ) > 5 else ''}); each side keeps its own"
+        )
 
 
 @click.command("copy-to")

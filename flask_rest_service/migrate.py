@@ -29,7 +29,7 @@ from pymongo.errors import ConfigurationError, InvalidURI
 
 from .config import database_name
 from .stores import DuplicateName, Store, open_store
-from .stores.base import EVERYTHING
+from .stores.base import EVERYTHING, Conflict
 
 BATCH = 1000
 CONNECTION_SETTINGS = (
@@ -71,6 +71,7 @@ class Copied:
     readings: int = 0  # stored in the target by this copy
     already: int = 0  # found there already (an earlier run, or the same _id)
     skipped: list = field(default_factory=list)  # ids the target cannot hold
+    differ: list = field(default_factory=list)  # ids the target holds with other content: kept as they are
     keys: int = 0
     keys_already: int = 0
     rules: int = 0
@@ -228,7 +229,13 @@ def copy(source: Store, target: Store, progress: Callable[[Copied], None] = lamb
         if target.kind == "sqlite":
             done.skipped += [doc["_id"] for doc in batch if not isinstance(doc["_id"], ObjectId)]
             batch = [doc for doc in batch if isinstance(doc["_id"], ObjectId)]
-        for _, created in target.readings.insert(batch) if batch else ():
+        try:
+            stored = target.readings.insert(batch) if batch else []
+        except Conflict as conflict:  # edited on one side since an earlier copy: neither is overwritten
+            done.differ += conflict.ids
+            batch = [doc for doc in batch if doc["_id"] not in conflict.ids]
+            stored = target.readings.insert(batch) if batch else []
+        for _, created in stored:
             if created:
                 done.readings += 1
             else:

@@ -358,3 +358,23 @@ def test_a_rule_and_keys_copied_before_are_no_conflict_on_either_engine(sqlite_a
         "keys: 0 copied, 1 there already",
         "alert rules: 0 copied, 1 there already",
     ]
+
+
+def test_a_reading_edited_since_an_earlier_copy_is_named_and_each_side_keeps_its_own(sqlite_app, tmp_path):
+    target = str(tmp_path / "target.sqlite3")
+    runner = sqlite_app.test_cli_runner()
+    assert runner.invoke(args=["copy-to", target]).exit_code == 0
+    edited = READINGS[0]["_id"]
+    sqlite_app.extensions["store"].readings.update(edited, {"value": -1}, [])
+    result = runner.invoke(args=["copy-to", target])
+    assert result.exit_code == 1
+    assert result.output.splitlines()[1:] == [
+        "keys: 0 copied, 0 there already",
+        "alert rules: 0 copied, 0 there already",
+        "readings: 0 copied, 2499 there already",
+        f"Error: not copied: 1 readings whose _id the target holds with other content ({edited}); "
+        "each side keeps its own",
+    ]
+    copied = make_app({"SQLITE_PATH": target})
+    assert copied.extensions["store"].readings.get(edited)["value"] == READINGS[0]["value"]
+    close_app(copied)
