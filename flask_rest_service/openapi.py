@@ -198,6 +198,7 @@ RESPONSES = {
     "Unauthorized": _problem("no API key, or an unknown one", ("WWW-Authenticate",)),
     "Forbidden": _problem("the key's scope does not allow this"),
     "NotFound": _problem("no such reading, sensor or URL"),
+    "Conflict": _problem("an _id the client chose is stored already with other content"),
     "TooLarge": _problem("body, inflated body or batch too large"),
     "Unsupported": _problem("content type or encoding not accepted"),
     "TooMany": _problem("over the rate limit", ("Retry-After",)),
@@ -213,7 +214,8 @@ HEADERS = {
 
 def _errors(*names: str) -> dict:
     codes = {"BadRequest": "400", "Unauthorized": "401", "Forbidden": "403", "NotFound": "404",
-             "TooLarge": "413", "Unsupported": "415", "TooMany": "429", "Unavailable": "503"}  # fmt: skip
+             "Conflict": "409", "TooLarge": "413", "Unsupported": "415", "TooMany": "429",
+             "Unavailable": "503"}  # fmt: skip
     common = ("Unauthorized", "Forbidden", "TooMany", "Unavailable")
     return {codes[name]: {"$ref": f"#/components/responses/{name}"} for name in (*names, *common)}
 
@@ -310,7 +312,7 @@ def build(app: Flask) -> dict:
                             {"type": "array", "items": {"$ref": "#/components/schemas/PartialResult"}},
                             "partial=true: one result per item",
                         ),  # fmt: skip
-                        **_errors("BadRequest", "TooLarge", "Unsupported"),
+                        **_errors("BadRequest", "Conflict", "TooLarge", "Unsupported"),
                     },
                 },
                 "delete": {
