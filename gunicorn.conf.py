@@ -32,6 +32,11 @@ threads = 32
 timeout = 25
 graceful_timeout = 25
 
+# gunicorn 23+ opens a control socket at ~/.gunicorn/gunicorn.ctl, one path
+# for every gunicorn of the user: two services on one machine took it from
+# each other. The service uses none (signals and the Procfile manage it).
+control_socket_disable = True
+
 # No access log of gunicorn's: the service writes one line per request itself
 # (flask_rest_service/logs.py), with its request id; gunicorn's would be a
 # second line for every request (and cost 7% of a small POST, bench/NOTES.md).

@@ -53,3 +53,18 @@ def test_web_process_logs_one_line_per_request(web):
     lines = [line for line in web.stop().splitlines() if "one-line-check" in line]
     assert len(lines) == 1
     assert "request_id=one-line-check method=GET path=/readings/ status=200" in lines[0]
+
+
+def test_two_services_of_one_user_do_not_share_a_control_socket(tmp_path):
+    # gunicorn 23+ puts one control socket at ~/.gunicorn/gunicorn.ctl for every
+    # gunicorn of the user: two services on one Pi took it from each other.
+    home = tmp_path / "home"
+    home.mkdir()
+    first = Web({"SQLITE_PATH": str(tmp_path / "a.sqlite3"), "HOME": str(home)})
+    second = Web({"SQLITE_PATH": str(tmp_path / "b.sqlite3"), "HOME": str(home)})
+    try:
+        assert call(first.base + "/")[0] == call(second.base + "/")[0] == 200
+        assert list(home.iterdir()) == []  # no ~/.gunicorn/gunicorn.ctl
+    finally:
+        first.stop()
+        second.stop()
