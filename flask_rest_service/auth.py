@@ -273,8 +273,9 @@ def needed_scope() -> str:
 def check_request() -> None:
     """Before the rate limit: whether the request needs a key, and whom it counts against.
 
-    Nothing is looked up here but whether any key exists (cached): the key
-    itself is looked up by ``enforce``, once the limit has let the request by.
+    The key presented is looked up here (cached both ways), so that it
+    counts against its own budget; ``enforce`` decides, once the limit has
+    let the request by.
     """
     g.api_key = g.rate_name = g.presented = None
     g.needs_key = False
@@ -286,7 +287,12 @@ def check_request() -> None:
     g.needs_key = True
     g.presented = presented_key()
     if g.presented is not None:
-        g.rate_name = guard.name(g.presented)
+        # A valid key counts against its own budget from its first request, not
+        # against an address that anonymous clients behind one NAT can exhaust.
+        # An unknown key is looked up once a cache period (as enforce would,
+        # after the limit) and counts against the address.
+        record = guard.identify(g.presented)
+        g.rate_name = record["name"] if record else None
 
 
 def enforce() -> None:

@@ -264,14 +264,20 @@ def test_wrong_and_missing_keys_count_against_the_address(app_factory):
     assert other.status_code == 401  # another address has its own budget
 
 
-def test_guesses_past_the_limit_are_refused_without_a_look_up(app_factory, monkeypatch):
-    app = app_factory(RATE_LIMIT="3/minute")
+def test_guesses_count_against_the_address_and_each_is_looked_up_once_a_cache_period(
+    app_factory, monkeypatch
+):
+    # A key is looked up before the limit (so that a valid one counts against its
+    # own budget from its first request); an unknown one counts against the address.
+    app = app_factory(RATE_LIMIT="3/minute", AUTH_CACHE_SECONDS=60)
     app.extensions["keys"].create("k", "read")
     looked_up = []
     real_find = app.extensions["keys"].find
     monkeypatch.setattr(app.extensions["keys"], "find", lambda key: looked_up.append(key) or real_find(key))
     client = app.test_client()
-    codes = [client.get("/readings/", headers={"X-API-Key": f"rk_guess{n}"}).status_code for n in range(6)]
+    codes = [
+        client.get("/readings/", headers={"X-API-Key": f"rk_guess{n % 3}"}).status_code for n in range(6)
+    ]
     assert codes == [401, 401, 401, 429, 429, 429]
     assert looked_up == ["rk_guess0", "rk_guess1", "rk_guess2"]
 

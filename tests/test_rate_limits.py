@@ -24,28 +24,17 @@ def test_over_the_limit_is_429_with_retry_after(app_factory):
     assert response.json == problem_body(429, "Too Many Requests", "3 per 1 minute")
 
 
-def test_limits_count_per_key(app_factory):
-    # A key counts against its own budget once this process has found it; the
-    # request that finds it counts against the address (it is looked up only
-    # after the limit let it by). AUTH_CACHE_SECONDS=0: found is not forgotten.
+def test_limits_count_per_key_from_its_first_request(app_factory):
+    # A valid key counts against its own budget from its first request, however
+    # many requests the address (a NAT, a proxy) made without one.
     app = app_factory(RATE_LIMIT="2/minute", AUTH_CACHE_SECONDS=0)
     first = app.extensions["keys"].create("a", "read")
     second = app.extensions["keys"].create("b", "read")
-    third = app.extensions["keys"].create("c", "read")
     client = app.test_client()
-    assert hit(client, 4, **{"X-API-Key": first}) == [
-        200,
-        200,
-        200,
-        429,
-    ]  # the address's 1st, a's 1st and 2nd
-    assert hit(client, 4, **{"X-API-Key": second}) == [
-        200,
-        200,
-        200,
-        429,
-    ]  # the address's 2nd, b's 1st and 2nd
-    assert hit(client, 1, **{"X-API-Key": third}) == [429]  # the address has none left to find c with
+    assert hit(client, 3) == [401, 401, 429]  # the address's budget, spent without a key
+    assert hit(client, 3, **{"X-API-Key": first}) == [200, 200, 429]
+    assert hit(client, 3, **{"X-API-Key": second}) == [200, 200, 429]
+    assert hit(client, 1, **{"X-API-Key": "rk_not_a_key"}) == [429]  # an unknown key: the address's
 
 
 def test_one_budget_across_every_endpoint(app_factory):
