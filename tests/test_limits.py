@@ -15,7 +15,7 @@ from conftest import everything, next_link, only, problem_body
 
 from flask_rest_service.alerts.rules import MAX_DURATION_SECONDS, MAX_TARGETS
 from flask_rest_service.alerts.targets import MAX_URL_LENGTH
-from flask_rest_service.bsonvalues import INT64_MAX, INT64_MIN
+from flask_rest_service.bsonvalues import INT64_MAX, INT64_MIN, epoch_millis
 from flask_rest_service.stores import base
 from flask_rest_service.validation import (
     FIRST_MS,
@@ -380,20 +380,27 @@ def test_stats_of_a_field_path_one_past_the_maximum_length_are_refused(client):
 
 
 WEEK_MS = 7 * 86400 * 1000
-FIRST_WEEK = datetime(1, 1, 1) + timedelta(milliseconds=-FIRST_MS % WEEK_MS)  # the first bucket of a week
+FIRST_WEEK = FIRST + timedelta(
+    milliseconds=-FIRST_MS % WEEK_MS
+)  # the first week's bucket (weeks align to 1970)
 
 
-def weekly(since: datetime) -> str:
+def stats_from(since: datetime, interval: str) -> str:
     until = since + timedelta(weeks=1)
-    return f"/readings/stats?sensor=k&interval=1w&since={since.isoformat()}Z&until={until.isoformat()}Z"
+    return (
+        f"/readings/stats?sensor=k&interval={interval}&since={since.isoformat()}Z&until={until.isoformat()}Z"
+    )
 
 
-def test_stats_whose_first_bucket_starts_on_the_first_date_are_answered(client):
-    assert client.get(weekly(FIRST_WEEK)).status_code == 200
+@pytest.mark.parametrize(("since", "interval"), [(FIRST, "1d"), (FIRST_WEEK, "1w")])
+def test_stats_whose_first_bucket_starts_on_or_after_the_first_date_are_answered(client, since, interval):
+    response = client.get(stats_from(since, interval))
+    assert response.status_code == 200
+    assert response.json["since"] == {"$date": {"$numberLong": str(epoch_millis(since))}}
 
 
 def test_stats_whose_first_bucket_would_start_before_the_first_date_are_refused(client):
-    response = client.get(weekly(FIRST_WEEK - timedelta(milliseconds=1)))
+    response = client.get(stats_from(FIRST_WEEK - timedelta(milliseconds=1), "1w"))
     detail = (
         "too long for this window: its first bucket would start before 0001-01-01 (buckets align to 1970)"
     )
