@@ -7,12 +7,14 @@ sees only the failing side cannot tell a limit from one moved by one.
 import gzip
 import io
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import time_machine
 from bson import ObjectId
 from conftest import everything, next_link, only, problem_body
 
+from flask_rest_service import jobs
 from flask_rest_service.alerts.rules import MAX_DURATION_SECONDS, MAX_TARGETS
 from flask_rest_service.alerts.targets import MAX_URL_LENGTH
 from flask_rest_service.bsonvalues import INT64_MAX, INT64_MIN, epoch_millis
@@ -503,3 +505,28 @@ def test_a_rule_s_events_one_past_the_largest_page_are_refused(client, rule_id):
     errors = [{"parameter": "limit", "detail": "must be an integer from 1 to 100"}]
     assert response.status_code == 400
     assert response.json == refused(errors, "the query string")
+
+
+# --- deleting by time -----------------------------------------------------------------------------
+
+
+MS = timedelta(milliseconds=1)
+
+
+def test_a_delete_takes_since_inclusive_and_until_exclusive(client, readings):
+    since, until = T0_DATE, T0_DATE + timedelta(hours=1)
+    readings.insert(
+        [{"value": n, "timestamp": when} for n, when in enumerate([since - MS, since, until - MS, until])]
+    )
+    response = client.delete(f"/readings/?since={since.isoformat()}Z&until={until.isoformat()}Z")
+    assert (response.status_code, response.json) == (200, {"deleted": 2})
+    assert [doc["value"] for doc in everything(readings)] == [0, 3]
+
+
+def test_retention_keeps_a_reading_exactly_its_days_old_and_deletes_one_a_millisecond_older(app_factory):
+    app = app_factory(READINGS_RETENTION_DAYS=2)
+    readings = app.extensions["store"].readings
+    with time_machine.travel(datetime(2026, 3, 3, 10, tzinfo=UTC), tick=False):
+        readings.insert([{"value": 1, "timestamp": T0_DATE - MS}, {"value": 2, "timestamp": T0_DATE}])
+        assert jobs.run_once(app) == {"expired": 1}
+    assert [doc["value"] for doc in everything(readings)] == [2]
