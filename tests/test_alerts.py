@@ -788,3 +788,87 @@ def test_a_state_moves_only_from_the_version_it_was_read_at(app):
     assert alerts.transition(rule, "k", State(), State(state="ok"), None) is False  # "never written": it was
     assert (alerts.state(rule, "k").state, alerts.state(rule, "k").version) == ("firing", 2)
     assert [e["_id"] for e in alerts.events(rule, 10)] == [f"{rule}:k:2"]
+
+
+# --- the machine's boundaries -----------------------------------------------------------------------
+
+
+def post_at(client, value, when: datetime, sensor="greenhouse"):
+    reading = {"sensor": sensor, "value": value, "timestamp": when.isoformat()}
+    assert client.post("/readings/", json=reading).status_code == 201
+
+
+def states(client) -> list[tuple[str, object]]:
+    return [(alert["state"], alert["value"]) for alert in client.get("/alerts/").json]
+
+
+@pytest.mark.parametrize(("side", "limit", "past"), [("above", 30, 30.5), ("below", 5, 4.5)])
+def test_a_value_at_the_limit_does_not_fire_and_one_past_it_does(app, client, receiver, side, limit, past):
+    sides = {"above": None, "below": None, side: limit}
+    client.post("/rules/", json=greenhouse_rule(receiver, **sides, **{"for": None}) | {"hysteresis": 0})
+    post(client, limit, 0)
+    assert states(client) == []
+    post(client, past, 1)
+    assert states(client) == [("firing", past)]
+
+
+@pytest.mark.parametrize(
+    ("side", "limit", "fired", "held", "cleared"),
+    [("above", 30, 31, 28.5, 28), ("below", 5, 4, 5.4, 5.5)],  # hysteresis 2 above, 0.5 below
+)
+def test_a_firing_threshold_resolves_exactly_at_the_hysteresis_not_before(
+    app, client, receiver, side, limit, fired, held, cleared
+):
+    hysteresis = 2 if side == "above" else 0.5
+    sides = {"above": None, "below": None, side: limit}
+    client.post("/rules/", json=greenhouse_rule(receiver, **sides, hysteresis=hysteresis, **{"for": None}))
+    post(client, fired, 0)
+    post(client, held, 1)  # back past the limit, not yet by the hysteresis
+    assert states(client) == [("firing", held)]
+    post(client, cleared, 2)  # back by exactly the hysteresis
+    assert states(client) == []
+
+
+def test_a_reading_at_the_time_of_the_last_one_seen_is_not_taken_again(app, client, receiver):
+    made = client.post("/rules/", json=greenhouse_rule(receiver, **{"for": None}) | {"hysteresis": 0}).json
+    post(client, 4, 0)  # firing
+    post(client, 9, 0)  # the same moment: the state has taken a reading of it
+    assert states(client) == [("firing", 4)]
+    assert [e["transition"] for e in client.get(f"/rules/{made['_id']['$oid']}/events").json] == ["firing"]
+
+
+def test_a_reading_at_the_time_of_the_sensor_s_newest_is_not_late(app, client, receiver):
+    # The floor that makes a reading late is the sensor's newest stored time,
+    # exclusive: a reading of that same moment is taken.
+    client.post("/rules/", json=greenhouse_rule(receiver, **{"for": None}) | {"hysteresis": 0})
+    newest = T0 + timedelta(minutes=10)
+    post_at(client, 9, newest)  # ok: no state is written
+    post_at(client, 4, newest)
+    assert states(client) == [("firing", 4)]
+
+
+def test_a_reading_a_millisecond_before_the_sensor_s_newest_is_late(app, client, receiver):
+    client.post("/rules/", json=greenhouse_rule(receiver, **{"for": None}) | {"hysteresis": 0})
+    newest = T0 + timedelta(minutes=10)
+    post_at(client, 9, newest)
+    post_at(client, 4, newest - timedelta(milliseconds=1))
+    assert states(client) == []
+
+
+@pytest.mark.parametrize(("waited", "state"), [(timedelta(minutes=10) - timedelta(milliseconds=1), "pending"),
+                                              (timedelta(minutes=10), "firing")])  # fmt: skip
+def test_a_threshold_fires_once_held_exactly_for_its_duration(app, client, receiver, waited, state):
+    client.post("/rules/", json=greenhouse_rule(receiver))
+    post_at(client, 4, T0)
+    post_at(client, 4, T0 + waited)
+    assert [alert["state"] for alert in client.get("/alerts/").json] == [state]
+
+
+@pytest.mark.parametrize(("waited", "state"), [(timedelta(minutes=30) - timedelta(seconds=1), []),
+                                              (timedelta(minutes=30), ["firing"])])  # fmt: skip
+def test_a_sensor_is_quiet_once_silent_exactly_for_its_duration(app, client, receiver, clock, waited, state):
+    client.post("/rules/", json={"name": "silent", "kind": "quiet", "sensor": "greenhouse", "for": "30m"})
+    post(client, 1, 0)
+    clock.move_to(T0 + waited)
+    engine(app).check()
+    assert [alert["state"] for alert in client.get("/alerts/").json] == state

@@ -7,7 +7,7 @@ import pytest
 from bson import ObjectId
 from conftest import problem_body
 
-from flask_rest_service.auth import Guard, KeyManagementError, parse_env_keys
+from flask_rest_service.auth import MIN_ENV_KEY_LENGTH, Guard, KeyManagementError, parse_env_keys
 from flask_rest_service.validation import MAX_LABEL_LENGTH
 
 READING = {"sensor": "k", "value": 1, "timestamp": "2026-03-01T10:00:00Z"}
@@ -363,3 +363,76 @@ def test_cross_origin_answers_vary_by_origin(app_factory, allowed, origin, answe
 
 def test_no_vary_without_cors(client):
     assert "Vary" not in client.get("/readings/", headers={"Origin": "https://x.example"}).headers
+
+
+# --- scopes and headers at their edges ----------------------------------------------------------------
+
+
+def test_head_needs_a_key_as_get_does(client, keys):
+    response = client.head("/readings/")
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"] == 'Bearer realm="readings"'
+    assert client.head("/readings/", headers={"X-API-Key": "rk_not-a-key"}).status_code == 401
+
+
+def test_head_with_a_read_key_is_answered(client, keys):
+    assert client.head("/readings/", headers=bearer(keys["read"])).status_code == 200
+
+
+@pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER", "bEaReR"])
+def test_the_bearer_scheme_is_read_in_any_case(client, keys, scheme):
+    # RFC 9110 section 11.1: an authentication scheme is case-insensitive.
+    response = client.get("/readings/", headers={"Authorization": f"{scheme} {keys['read']}"})
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize("value", ["Basic {key}", "Bearer", "Bearer ", "{key}"])
+def test_an_authorization_header_without_a_bearer_key_is_no_key(client, keys, value):
+    response = client.get("/readings/", headers={"Authorization": value.format(key=keys["read"])})
+    assert response.status_code == 401
+    assert response.json["detail"] == "an API key is required: send it as X-API-Key or Authorization: Bearer"
+
+
+@pytest.fixture
+def rule_id(client, keys):
+    body = {"name": "r", "kind": "quiet", "sensor": "k", "for": "1h"}
+    return client.post("/rules/", json=body, headers=bearer(keys["admin"])).json["_id"]["$oid"]
+
+
+@pytest.mark.parametrize("scope", ["read", "write"])
+def test_a_rule_s_events_need_an_admin_key(client, keys, rule_id, scope):
+    # Events name the rule's targets (masked): as the rules themselves, admin only.
+    response = client.get(f"/rules/{rule_id}/events", headers=bearer(keys[scope]))
+    assert response.status_code == 403
+    assert response.json == problem_body(
+        403, "Forbidden", f"this key's scope is {scope}; GET /rules/{rule_id}/events needs admin"
+    )
+
+
+def test_an_admin_key_lists_a_rule_s_events(client, keys, rule_id):
+    response = client.get(f"/rules/{rule_id}/events", headers=bearer(keys["admin"]))
+    assert (response.status_code, response.json) == (200, [])
+
+
+def test_a_revoked_key_counts_against_its_address_again(app_factory):
+    # While a key is known, its requests count against its own budget; once it
+    # is found revoked, against the address's, as any unknown key's do.
+    app = app_factory(RATE_LIMIT="2/minute", AUTH_CACHE_SECONDS=0)
+    key = app.extensions["keys"].create("k", "read")
+    app.extensions["keys"].create("other", "read")  # the service stays locked once k is revoked
+    client = app.test_client()
+    assert client.get("/readings/", headers={"X-API-Key": key}).status_code == 200  # address: 1
+    app.extensions["keys"].revoke("k")
+    assert client.get("/readings/", headers={"X-API-Key": key}).status_code == 401  # k's: found revoked
+    assert client.get("/readings/", headers={"X-API-Key": key}).status_code == 401  # address: 2
+    assert client.get("/readings/").status_code == 429  # address: 3, past its 2
+
+
+def test_an_env_key_of_the_shortest_length_is_accepted():
+    [key] = parse_env_keys("device:write:" + "k" * MIN_ENV_KEY_LENGTH)
+    assert (key["name"], key["scope"]) == ("device", "write")
+
+
+def test_an_env_key_one_character_short_is_refused():
+    with pytest.raises(ValueError, match="a key of at least 20 characters; got one for 'device'"):
+        parse_env_keys("device:write:" + "k" * (MIN_ENV_KEY_LENGTH - 1))

@@ -2,7 +2,7 @@
 
 import pytest
 
-from flask_rest_service.config import ConfigError, from_env
+from flask_rest_service.config import INTEGER_SETTINGS, ConfigError, from_env
 
 
 def test_defaults_without_environment():
@@ -54,3 +54,20 @@ def test_integer_settings_are_read_and_checked():
 def test_api_keys_with_one_name_twice_is_a_config_error():
     with pytest.raises(ConfigError, match="^API_KEYS has two entries named 'pi'$"):
         from_env({"API_KEYS": "pi:read:0123456789abcdefghij, pi:write:abcdefghij0123456789"})
+
+
+MINIMUMS = {
+    **{name: minimum for name, (_, minimum) in INTEGER_SETTINGS.items()},
+    "READINGS_RETENTION_DAYS": 1,
+}
+
+
+@pytest.mark.parametrize(("name", "minimum"), sorted(MINIMUMS.items()))
+def test_an_integer_setting_at_its_minimum_is_taken(name, minimum):
+    assert from_env({name: str(minimum)})[name] == minimum
+
+
+@pytest.mark.parametrize(("name", "minimum"), sorted(MINIMUMS.items()))
+def test_an_integer_setting_one_below_its_minimum_is_refused(name, minimum):
+    with pytest.raises(ConfigError, match=f"^{name} must be at least {minimum}, got {minimum - 1}$"):
+        from_env({name: str(minimum - 1)})
