@@ -39,7 +39,7 @@ def test_document_describes_every_route(app, client):
         path.replace("{", "<").replace("}", ">") for path in client.get("/openapi.json").json["paths"]
     }
     routes = {
-        rule.rule.replace("<ObjectId:", "<").replace("<path:", "<")
+        rule.rule.replace("<ObjectId:", "<").replace("<sensor:", "<")
         for rule in app.url_map.iter_rules()
         if rule.endpoint not in ("static", "openapidocument", "dashboard.page")
         and not rule.endpoint.startswith("swagger_ui")
