@@ -371,6 +371,10 @@ def clean_readings(payload: Any, received: datetime, limits: Limits) -> list[dic
 class ObjectIdConverter(BaseConverter):
     """URL converter for reading ids: a malformed id matches no rule, so 404s."""
 
+    # Only an id's shape matches: else /readings/stats matched /readings/<id>
+    # too (before to_python refused it), and its Allow listed PUT, PATCH, DELETE.
+    regex = _HEX24.pattern
+
     def to_python(self, value: str) -> ObjectId:
         """Parse the URL segment."""
         try:
