@@ -1,20 +1,11 @@
 """The form bodies of the original protocol: every part named, every byte UTF-8, like JSON."""
 
 import pytest
-from conftest import only, problem_body
+from conftest import multipart, only, problem_body
 
 READING = b'{"sensor": "pi", "value": 1}'
 MULTIPART = "multipart/form-data; boundary=X"
 URLENCODED = "application/x-www-form-urlencoded"
-
-
-def multipart(*parts: tuple[bytes, bytes]) -> bytes:
-    """A multipart body of (Content-Disposition parameters, content) parts, boundary X."""
-    body = b"".join(
-        b"--X\r\nContent-Disposition: form-data" + params + b"\r\n\r\n" + content + b"\r\n"
-        for params, content in parts
-    )
-    return body + b"--X--\r\n"
 
 
 def bad_form(*errors):

@@ -7,7 +7,7 @@ fails until the document follows.
 """
 
 import schemathesis
-from conftest import STORES, module_app
+from conftest import STORES, examples, module_app
 from hypothesis import HealthCheck, settings
 from openapi_spec_validator import validate
 from schemathesis import GenerationMode
@@ -64,7 +64,7 @@ def _conformance(kind: str):
     schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 
     @schema.parametrize()
-    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=examples(25), deadline=None, suppress_health_check=list(HealthCheck))
     def test(case):
         case.call_and_validate(checks=CHECKS)
 
