@@ -135,8 +135,9 @@ def _multipart(body: bytes) -> list[tuple[str | None, bytes]]:
     boundary = request.mimetype_params.get("boundary", "")
     if not boundary:
         raise _bad_form("not valid multipart/form-data: no boundary")
-    # WSGI hands header values on as latin-1 text: this is the boundary's bytes.
-    decoder = MultipartDecoder(boundary.encode("latin-1"), max_parts=MAX_FORM_PARTS)
+    if not boundary.isascii():  # RFC 2046's characters; RFC 2231 (boundary*=utf-8''...) could give any
+        raise _bad_form("not valid multipart/form-data: a boundary must be ASCII")
+    decoder = MultipartDecoder(boundary.encode(), max_parts=MAX_FORM_PARTS)
     try:
         decoder.receive_data(body)  # not marked complete: a body cut short then asks for more
         parts = []

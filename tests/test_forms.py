@@ -73,6 +73,11 @@ def test_a_field_name_that_is_not_utf8_is_named_with_escapes(client, readings):
     ("body", "content_type", "detail"),
     [
         (multipart((b'; name="reading"', READING)), "multipart/form-data", "no boundary"),
+        (
+            multipart((b'; name="reading"', READING)),
+            "multipart/form-data; boundary*=utf-8''%E2%82%AC",
+            "a boundary must be ASCII",
+        ),
         (multipart((b'; name="reading"', READING))[:-9], MULTIPART, "cut short"),
         (
             b"--X\r\nContent-Type: text/plain\r\n\r\n{}\r\n--X--\r\n",
