@@ -23,7 +23,7 @@ from .alerts.engine import Engine
 from .errors import ProblemApi, handle_error, problem
 from .extjson import dumps
 from .stores import open_store
-from .validation import ObjectIdConverter
+from .validation import ObjectIdConverter, SensorConverter
 
 __version__ = "2.0.0"
 
@@ -42,6 +42,7 @@ def create_app(config=None) -> Flask:
         keys, app.config["AUTH_CACHE_SECONDS"], app.config["REQUIRE_API_KEYS"]
     )
     app.url_map.converters["ObjectId"] = ObjectIdConverter
+    app.url_map.converters["sensor"] = SensorConverter
     app.register_error_handler(Exception, handle_error)
 
     # In this order: start the request's database budget, name the request,

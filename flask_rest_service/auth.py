@@ -45,7 +45,7 @@ ADMIN_ONLY = {"rulelist", "rule", "ruleevents"}  # reading rules too: their targ
 MAX_CACHED_KEYS = 1024
 # The health check, the API's description and the dashboard page hold no
 # readings; Swagger UI's and the dashboard's assets neither.
-OPEN_PATHS = {"/", "/openapi.json", "/dashboard", "/favicon.ico"}
+OPEN_PATHS = {"/", "/openapi.json", "/docs", "/dashboard", "/favicon.ico"}  # /docs: the redirect to /docs/
 OPEN_PREFIXES = ("/docs/", "/static/")
 
 

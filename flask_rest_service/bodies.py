@@ -12,12 +12,12 @@ either way (werkzeug would cut it at the limit and hand on the rest as if
 complete).
 """
 
-import io
 import zlib
 from typing import Any
+from urllib.parse import parse_qsl
 
 from flask import current_app, request
-from werkzeug.formparser import FormDataParser
+from werkzeug.sansio.multipart import Data, Field, File, MultipartDecoder, NeedData, State
 
 from .errors import ApiError, ValidationError
 from .validation import parse_json
@@ -25,6 +25,9 @@ from .validation import parse_json
 JSON = "application/json"
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 FORM_FIELD = "reading"
+SEND_AS = f"send the reading as '{FORM_FIELD}'"
+UNKNOWN = {FORM_FIELD, None}  # not reported as unknown fields: the one known, the unnamed apart
+MAX_FORM_PARTS = 1000  # as werkzeug's form parser: a bound on the work of a body of tiny parts
 CHUNK = 64 * 1024
 
 
@@ -88,28 +91,16 @@ def inflate(data: bytes, limit: int) -> bytes:
     return inflated
 
 
-def _form():
-    """Return (fields, files) of a form body, read (and inflated) within the limits."""
-    body = raw_body()
-    parser = FormDataParser(
-        max_form_memory_size=current_app.config["MAX_FORM_MEMORY_SIZE"],
-        max_content_length=current_app.config["MAX_INFLATED_LENGTH"],
-    )
-    _, fields, files = parser.parse(io.BytesIO(body), request.mimetype, len(body), request.mimetype_params)
-    return fields, files
-
-
 def _form_reading() -> Any:
-    fields, files = _form()
-    names = set(fields) | set(files)
-    errors = [
-        {"field": name, "detail": f"unknown form field; send the reading as '{FORM_FIELD}'"}
-        for name in sorted(names - {FORM_FIELD})
+    pairs = _multipart(raw_body()) if request.mimetype == "multipart/form-data" else _urlencoded(raw_body())
+    names = {name for name, _ in pairs}
+    errors = (
+        [{"field": "body", "detail": f"a part of the form has no name; {SEND_AS}"}] if None in names else []
+    )
+    errors += [
+        {"field": name, "detail": f"unknown form field; {SEND_AS}"} for name in sorted(names - UNKNOWN)
     ]
-    values = fields.getlist(FORM_FIELD)
-    values += [upload.read() for upload in files.getlist(FORM_FIELD)]
-    for _, upload in files.items(multi=True):  # parsed here, not by Flask: closed here too
-        upload.close()
+    values = [value for name, value in pairs if name == FORM_FIELD]
     if not values:
         errors.append({"field": FORM_FIELD, "detail": "missing: a form field holding JSON text"})
     elif len(values) > 1:
@@ -117,3 +108,52 @@ def _form_reading() -> Any:
     if errors:
         raise ValidationError(errors, "the form")
     return parse_json(values[0], FORM_FIELD)
+
+
+# A form's values are kept as the bytes sent, so that the reading's JSON text
+# is checked for UTF-8 as a JSON body is (werkzeug's form parser would have
+# turned bytes that are not UTF-8 into U+FFFD or literal "%FF" text).
+
+
+def _urlencoded(body: bytes) -> list[tuple[str, bytes]]:
+    """The (name, value) pairs of an urlencoded body; a name not UTF-8 shows its bytes as escapes."""
+    try:
+        text = body.decode()
+    except UnicodeDecodeError as error:
+        raise _bad_form(f"not valid UTF-8 (byte {error.start})") from None
+    pairs = parse_qsl(text, keep_blank_values=True, errors="surrogateescape")  # %FF: a lone surrogate
+    return [(_shown(name), value.encode(errors="surrogateescape")) for name, value in pairs]
+
+
+def _shown(name: str) -> str:
+    """A field name as text, any byte of it that is not UTF-8 as an escape (\\xff)."""
+    return name.encode(errors="surrogateescape").decode(errors="backslashreplace")
+
+
+def _multipart(body: bytes) -> list[tuple[str | None, bytes]]:
+    """The (name, content) parts of a multipart body, read whole (it is in memory already)."""
+    boundary = request.mimetype_params.get("boundary", "")
+    if not boundary:
+        raise _bad_form("not valid multipart/form-data: no boundary")
+    if not boundary.isascii():  # RFC 2046's characters; RFC 2231 (boundary*=utf-8''...) could give any
+        raise _bad_form("not valid multipart/form-data: a boundary must be ASCII")
+    decoder = MultipartDecoder(boundary.encode(), max_parts=MAX_FORM_PARTS)
+    try:
+        decoder.receive_data(body)  # not marked complete: a body cut short then asks for more
+        parts = []
+        while not isinstance(event := decoder.next_event(), NeedData):
+            if isinstance(event, Field | File):
+                parts.append((event.name, bytearray()))
+            elif isinstance(event, Data) and parts:
+                parts[-1][1].extend(event.data)
+    except UnicodeError:
+        raise _bad_form("not valid multipart/form-data: part headers that are not UTF-8") from None
+    except ValueError as error:
+        raise _bad_form(f"not valid multipart/form-data: {error}") from None
+    if decoder.state is not State.EPILOGUE:
+        raise _bad_form("not valid multipart/form-data: cut short")
+    return [(name, bytes(content)) for name, content in parts]
+
+
+def _bad_form(detail: str) -> ValidationError:
+    return ValidationError([{"field": "body", "detail": detail}], "the form")

@@ -167,7 +167,4 @@ def from_env(environ: Mapping[str, str] = os.environ) -> dict:
         settings[name] = _integer(environ, name, default, minimum)
     if settings["FORWARDED_HOPS"] is None:
         settings["FORWARDED_HOPS"] = 1 if environ.get("DYNO") else 0
-    # Werkzeug caps a form field at 500 kB by default; the legacy `reading`
-    # field may carry a whole batch, so it gets the same limit as a body.
-    settings["MAX_FORM_MEMORY_SIZE"] = settings["MAX_CONTENT_LENGTH"]
     return settings

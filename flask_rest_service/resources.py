@@ -304,7 +304,7 @@ def register(api) -> None:
     api.add_resource(ReadingExport, "/readings/export")
     api.add_resource(Reading, "/readings/<ObjectId:id>")
     api.add_resource(SensorList, "/sensors/")
-    api.add_resource(SensorLatest, "/sensors/<path:sensor>/latest")
+    api.add_resource(SensorLatest, "/sensors/<sensor:sensor>/latest")
     api.add_resource(alerts.RuleList, "/rules/")
     api.add_resource(alerts.Rule, "/rules/<ObjectId:id>")
     api.add_resource(alerts.RuleEvents, "/rules/<ObjectId:id>/events")

@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 from bson import ObjectId
-from werkzeug.routing import BaseConverter
+from werkzeug.routing import BaseConverter, PathConverter
 from werkzeug.routing import ValidationError as RoutingValidationError
 
 from .bsonvalues import EPOCH, INT64_MAX, INT64_MIN, bson_time, epoch_millis
@@ -391,6 +391,10 @@ def clean_readings(payload: Any, received: datetime, limits: Limits) -> list[dic
 class ObjectIdConverter(BaseConverter):
     """URL converter for reading ids: a malformed id matches no rule, so 404s."""
 
+    # Only an id's shape matches: else /readings/stats matched /readings/<id>
+    # too (before to_python refused it), and its Allow listed PUT, PATCH, DELETE.
+    regex = _HEX24.pattern
+
     def to_python(self, value: str) -> ObjectId:
         """Parse the URL segment."""
         try:
@@ -403,3 +407,15 @@ class ObjectIdConverter(BaseConverter):
     def to_url(self, value: ObjectId) -> str:
         """Format an id for a URL."""
         return str(value)
+
+
+class SensorConverter(PathConverter):
+    """URL converter for sensor names: any text, slashes included, even first.
+
+    Werkzeug's ``path`` refuses a leading slash, so ``/sensors//lead/latest``
+    (or ``%2Flead``) matched nothing, had its slashes merged and was
+    redirected to the sensor ``lead``; this one matches it as ``/lead``.
+    """
+
+    regex = ".+?"
+    part_isolating = False  # it spans segments (werkzeug infers that only from a "/" in the regex)

@@ -11,6 +11,14 @@ interface (``readings``), so one assertion holds on every engine.
 No test depends on what the caller exported: every variable the service
 reads is removed from the environment of the tests and of the processes
 they start.
+
+The property tests (Hypothesis, schemathesis) are deterministic unless asked
+otherwise: ``HYPOTHESIS_PROFILE`` picks Hypothesis' built-in ``ci`` profile
+by default (derandomized: the same examples every run; no example
+database), or ``fuzz`` (``make fuzz``): random examples, ``FUZZ_SCALE``
+(10) times as many, and any failure kept in ``.hypothesis/`` to be replayed
+first next time.
+A bug either finds is pinned with an ``@example`` or a test of its own.
 """
 
 import os
@@ -24,10 +32,18 @@ from pathlib import Path
 
 import mongomock
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from flask_rest_service import create_app, maintenance
 from flask_rest_service.config import VARIABLES, from_env
 from flask_rest_service.stores.base import Filters
+
+# make fuzz: ten times the examples of make test (Hypothesis' default of 100, and
+# each test's own count through ``examples``), random, failures kept.
+FUZZ_SCALE = int(os.environ.get("FUZZ_SCALE", "10"))
+
+hypothesis_settings.register_profile("fuzz", deadline=None, max_examples=100 * FUZZ_SCALE, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 TEST_MONGO_URL = os.environ.get("TEST_MONGO_URL")
 STORES = ["sqlite", "mongomock", *(["mongodb"] if TEST_MONGO_URL else [])]
@@ -41,6 +57,20 @@ def clean_environment(monkeypatch):
     """Run every test as if the caller had exported none of the service's settings."""
     for name in VARIABLES:
         monkeypatch.delenv(name, raising=False)
+
+
+def examples(wanted: int) -> int:
+    """How many examples a property test tries: ``wanted``, scaled as the profile scales the default 100."""
+    return wanted * hypothesis_settings().max_examples // 100
+
+
+def multipart(*parts: tuple[bytes, bytes]) -> bytes:
+    """A multipart body (boundary X) of (Content-Disposition parameters, content) parts."""
+    body = b"".join(
+        b"--X\r\nContent-Disposition: form-data" + params + b"\r\n\r\n" + content + b"\r\n"
+        for params, content in parts
+    )
+    return body + b"--X--\r\n"
 
 
 def run_python(code, check=True, **environ):

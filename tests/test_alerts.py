@@ -17,6 +17,7 @@ import time_machine
 from bson import ObjectId
 
 from flask_rest_service.alerts import engine as engine_module
+from flask_rest_service.alerts.rules import FIELDS
 
 T0 = datetime(2026, 3, 1, 10, 0, 0, tzinfo=UTC)
 ADMIN = {"X-API-Key": None}
@@ -139,6 +140,48 @@ def test_a_bad_rule_is_a_400_listing_every_problem_and_stores_nothing(app, clien
     assert response.status_code == 400
     assert response.json["errors"] == errors
     assert app.extensions["store"].alerts.rules() == []
+
+
+@pytest.mark.parametrize(
+    ("patch", "changed"),
+    [
+        ({"for": None}, {"for": None, "condition": "temp below 5"}),
+        ({"hysteresis": None}, {"hysteresis": 0}),
+        ({"field": None, "enabled": None, "notify": None},
+         {"field": "value", "enabled": True, "notify": [], "condition": "value below 5 for 10m"}),
+        ({"below": None, "above": 30}, {"above": 30, "condition": "temp above 30 for 10m"}),
+    ],
+)  # fmt: skip
+def test_null_in_a_rule_patch_puts_a_field_back_to_its_default(app, client, receiver, patch, changed):
+    # RFC 7396: null removes the field; a removed field has its default (for: at once).
+    made = client.post("/rules/", json=greenhouse_rule(receiver, field="temp", enabled=False))
+    before = made.json
+    del before["secret"]
+    oid = before["_id"]["$oid"]
+    response = client.patch(f"/rules/{oid}", json=patch, content_type="application/merge-patch+json")
+    assert response.status_code == 200, response.json
+    expected = {**before, **changed}
+    if "below" not in changed and "below" in patch:
+        del expected["below"]
+    assert response.json == expected
+    assert client.get(f"/rules/{oid}").json == expected
+
+
+def test_the_document_says_which_rule_fields_take_null(client):
+    properties = client.get("/openapi.json").json["components"]["schemas"]["RuleInput"]["properties"]
+    nullable = {name for name, schema in properties.items() if {"type": "null"} in schema.get("oneOf", [])}
+    assert nullable == FIELDS - {"name", "kind"}
+
+
+def test_null_for_in_a_quiet_rule_patch_is_a_400_naming_it(app, client, receiver):
+    made = client.post("/rules/", json={"name": "silent", "kind": "quiet", "sensor": "a", "for": "30m"})
+    oid = made.json["_id"]["$oid"]
+    response = client.patch(f"/rules/{oid}", json={"for": None})
+    assert response.status_code == 400
+    assert response.json["errors"] == [
+        {"field": "for", "detail": "required for a quiet rule: how long without a reading"}
+    ]
+    assert client.get(f"/rules/{oid}").json["for"] == "30m"
 
 
 @pytest.mark.parametrize(

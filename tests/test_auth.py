@@ -182,6 +182,17 @@ def test_malformed_env_keys_are_refused(raw):
         parse_env_keys(raw)
 
 
+@pytest.mark.parametrize(
+    ("path", "status"), [("/docs", 308), ("/docs/", 200), ("/openapi.json", 200), ("/dashboard", 200)]
+)
+def test_the_description_and_the_pages_need_no_key(client, keys, path, status):
+    response = client.get(path)
+    assert (response.status_code, response.headers.get("Location")) == (
+        status,
+        "http://localhost/docs/" if path == "/docs" else None,  # as with keys off
+    )
+
+
 def test_require_api_keys_locks_even_without_keys(app_factory):
     client = app_factory(REQUIRE_API_KEYS=True).test_client()
     assert client.get("/readings/").status_code == 401

@@ -1,6 +1,7 @@
 """One problem+json shape for every error status."""
 
 import json
+import re
 
 import pytest
 from conftest import problem_body
@@ -52,6 +53,24 @@ def test_wrong_method_on_a_static_route_beside_the_id_route_is_405(client):
     response = client.post("/readings/stats", json={})
     assert response.status_code == 405
     assert response.mimetype == "application/problem+json"
+
+
+def test_options_allows_just_the_methods_of_each_route(app, client):
+    # /readings/stats and /readings/export once listed PUT, PATCH and DELETE
+    # too: /readings/<ObjectId:id> matched them before its converter refused.
+    values = {"ObjectId": "65f0000000000000000000aa", "sensor": "k", "path": "x"}
+    for rule in app.url_map.iter_rules():
+        path = re.sub(r"<(?:(\w+):)?\w+>", lambda match: values[match.group(1)], rule.rule)
+        response = client.options(path)
+        assert set(response.headers["Allow"].split(", ")) == rule.methods, path
+        assert rule.methods >= {"HEAD", "OPTIONS"}
+
+
+@pytest.mark.parametrize("path", ["/readings/stats", "/readings/export"])
+def test_a_wrong_method_beside_the_id_route_lists_just_the_route_s_methods(client, path):
+    response = client.post(path, json={})
+    assert response.status_code == 405
+    assert response.json["detail"] == f"POST is not allowed on {path}; allowed: GET, HEAD, OPTIONS"
 
 
 def test_unsupported_media_type_is_a_json_415(client):

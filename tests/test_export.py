@@ -9,7 +9,7 @@ from unittest import mock
 
 import pytest
 from bson import Decimal128, Int64, ObjectId, json_util
-from conftest import problem_body
+from conftest import examples, problem_body
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -281,7 +281,7 @@ def one_row_at_a_time(docs: list[dict]) -> bytes:
     return out.getvalue().encode()
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(readings_lists())
 def test_csv_is_each_value_written_as_cell_writes_it_a_row_at_a_time(docs):
     expected = one_row_at_a_time(docs)

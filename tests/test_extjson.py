@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import orjson
 import pytest
 from bson import Decimal128, ObjectId, json_util
+from conftest import examples
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -150,7 +151,7 @@ documents = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.lists(documents, max_size=6))
 def test_any_list_of_documents_reads_back_as_json_util_writes_it(docs):
     ours = dumps(docs)
@@ -169,7 +170,7 @@ any_moments = st.one_of(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=examples(300), deadline=None)
 @given(st.one_of(st.lists(any_moments, max_size=5), st.lists(moments, max_size=5)))
 def test_many_dates_are_formatted_as_iso_utc_formats_each(dates):
     assert iso_utc_all(dates) == list(map(iso_utc, dates))

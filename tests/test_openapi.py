@@ -7,7 +7,7 @@ fails until the document follows.
 """
 
 import schemathesis
-from conftest import STORES, module_app
+from conftest import STORES, examples, module_app
 from hypothesis import HealthCheck, settings
 from openapi_spec_validator import validate
 from schemathesis import GenerationMode
@@ -39,7 +39,7 @@ def test_document_describes_every_route(app, client):
         path.replace("{", "<").replace("}", ">") for path in client.get("/openapi.json").json["paths"]
     }
     routes = {
-        rule.rule.replace("<ObjectId:", "<").replace("<path:", "<")
+        rule.rule.replace("<ObjectId:", "<").replace("<sensor:", "<")
         for rule in app.url_map.iter_rules()
         if rule.endpoint not in ("static", "openapidocument", "dashboard.page")
         and not rule.endpoint.startswith("swagger_ui")
@@ -64,7 +64,7 @@ def _conformance(kind: str):
     schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 
     @schema.parametrize()
-    @settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=examples(25), deadline=None, suppress_health_check=list(HealthCheck))
     def test(case):
         case.call_and_validate(checks=CHECKS)
 

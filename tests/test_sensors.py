@@ -94,6 +94,22 @@ def test_latest_of_a_sensor_name_with_a_slash(client, series):
     assert client.get("/sensors/attic%2Fnorth/latest").json["value"] == 5
 
 
+@pytest.mark.parametrize(
+    "path", ["/sensors//lead/latest", "/sensors/%2Flead/latest", "/sensors/%2flead/latest"]
+)
+def test_a_sensor_name_starting_with_a_slash_is_reached_not_redirected(client, readings, path):
+    readings.insert([{"sensor": "/lead", "value": 1, "timestamp": datetime(2026, 3, 1)},
+                     {"sensor": "lead", "value": 2, "timestamp": datetime(2026, 3, 1)}])  # fmt: skip
+    response = client.get(path)
+    assert response.status_code == 200
+    assert (response.json["sensor"], response.json["value"]) == ("/lead", 1)
+
+
+def test_a_sensor_name_of_slashes_is_reached(client, readings):
+    readings.insert([{"sensor": "//a//", "value": 1, "timestamp": datetime(2026, 3, 1)}])
+    assert client.get("/sensors///a///latest").json["sensor"] == "//a//"
+
+
 def test_latest_of_an_unknown_sensor_is_a_json_404(client, series):
     response = client.get("/sensors/garage/latest")
     assert response.status_code == 404

@@ -1,6 +1,7 @@
 """GET /readings/stats: buckets with exact numbers on small hand-made series."""
 
 from datetime import datetime, timedelta
+from fractions import Fraction
 
 import pytest
 from conftest import problem_body
@@ -200,3 +201,28 @@ def test_sums_past_64_bits_become_doubles_as_mongodb_makes_them(client, readings
         big,
         3,
     )
+
+
+BIG = 1.7e308
+
+
+@pytest.mark.parametrize(
+    ("values", "total", "average"),
+    [
+        # sum and avg were null: the running sum overflowed, though the true one is a double
+        ([BIG, BIG, -BIG, 5], float(Fraction(BIG) + 5), float((Fraction(BIG) + 5) / 4)),
+        ([BIG, BIG, -BIG, -BIG, 5.5], 5.5, 1.1),
+        ([BIG, 3, BIG, -BIG, -BIG], 3.0, 0.6),  # integers beside the doubles
+        # past a double's range: no sum (null), yet the average is a double
+        ([BIG, BIG], None, BIG),
+        ([-BIG, -BIG, 1], None, float((Fraction(-BIG) * 2 + 1) / 3)),
+    ],
+)
+def test_a_sum_that_overflows_on_the_way_is_the_true_one(client, readings, values, total, average):
+    readings.insert(
+        [{"sensor": "k", "value": value, "timestamp": at(0, second)} for second, value in enumerate(values)]
+    )
+    response = client.get(f"/readings/stats?sensor=k&interval=1h&{WINDOW}")
+    assert response.status_code == 200
+    [found] = response.json["buckets"]
+    assert (found["sum"], found["avg"], found["count"]) == (total, average, len(values))

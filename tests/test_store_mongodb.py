@@ -4,11 +4,15 @@ On stock mongomock; with TEST_MONGO_URL on that server too.
 """
 
 import json
+import math
 from datetime import datetime
 
 import pytest
 from bson import ObjectId
 from conftest import TEST_MONGO_URL, close_app, make_app, next_link, store_settings
+
+from flask_rest_service.stores.base import Filters, StatsQuery
+from flask_rest_service.stores.mongodb import stats_pipeline
 
 QUERY_INDEXES = {
     "sensor_timestamp": [("sensor", 1), ("timestamp", -1), ("_id", -1)],
@@ -246,3 +250,25 @@ def test_the_jobs_publish_what_no_reader_has(build, monkeypatch):
     assert alerts.publish() == 1
     assert alerts.publish() == 0
     assert [e["_id"] for e in alerts.events(rule_id, 10)] == [f"{rule_id}:k:1"]
+
+
+def test_a_sum_the_server_overflows_is_summed_again_by_the_store(build):
+    # What test_stats' overflow cases rely on here: the server sums doubles in
+    # IEEE 754 arithmetic, so 1.7e308 + 1.7e308 - 1.7e308 + 5 comes back inf
+    # or NaN (stock mongomock's $sum, a Python sum, does the same), and the
+    # store then sums that bucket again from its values.
+    app = build()
+    store = app.extensions["store"].readings
+    store.insert(
+        [
+            {"sensor": "k", "value": v, "timestamp": datetime(2026, 3, 1, 10, m)}
+            for m, v in enumerate([1.7e308, 1.7e308, -1.7e308, 5])
+        ]
+    )
+    query = StatsQuery(
+        Filters("k", None, datetime(2026, 3, 1), datetime(2026, 3, 2)), "value", "1h", 3_600_000, "none"
+    )
+    [raw] = store.collection.aggregate(stats_pipeline(query))
+    assert not math.isfinite(raw["sum"])
+    [bucket] = store.stats(query)
+    assert (bucket["sum"], bucket["avg"]) == (1.7e308, 1.7e308 / 4)

@@ -1,7 +1,7 @@
 """The alerts' part of the OpenAPI document (merged into it by ``openapi.build``)."""
 
 from ..validation import MAX_LABEL_LENGTH
-from .rules import KINDS, MAX_TARGETS
+from .rules import KINDS, MAX_TARGETS, REQUIRED
 
 DATE = {"$ref": "#/components/schemas/Date"}
 MAYBE_DATE = {"oneOf": [DATE, {"type": "null"}]}
@@ -20,19 +20,27 @@ RULE_FIELDS = {
     "enabled": {"type": "boolean", "default": True},
 }
 
+INPUT_FIELDS = {
+    **RULE_FIELDS,
+    "for": DURATION,
+    "notify": {
+        "type": "array",
+        "maxItems": MAX_TARGETS,
+        "items": {"type": "string"},
+        "description": "https:// webhooks (signed) or Apprise URLs",
+    },
+}
+
 SCHEMAS = {
     "RuleInput": {
         "type": "object",
-        "description": "threshold: sensor or sensor_prefix, above or below, for, hysteresis; quiet: for",
+        "description": (
+            "threshold: sensor or sensor_prefix, above or below, for, hysteresis; quiet: for. "
+            "null is a field not given: in a PATCH it puts the field back to its default (for: at once)"
+        ),
         "properties": {
-            **RULE_FIELDS,
-            "for": DURATION,
-            "notify": {
-                "type": "array",
-                "maxItems": MAX_TARGETS,
-                "items": {"type": "string"},
-                "description": "https:// webhooks (signed) or Apprise URLs",
-            },
+            name: schema if name in REQUIRED else {"oneOf": [schema, {"type": "null"}]}
+            for name, schema in INPUT_FIELDS.items()
         },
         "additionalProperties": False,
         "examples": [

@@ -38,6 +38,7 @@ FIELDS = {
     "notify",
     "enabled",
 }
+REQUIRED = ("name", "kind")  # every other field has a default, or null (either of a pair)
 MAX_DURATION_SECONDS = 366 * 86400
 MAX_TARGETS = 10
 # What a rule watches and when it fires: changing any of it starts its alerts afresh.
@@ -92,10 +93,14 @@ def clean_rule(raw: Any, allow_link_local: bool = False, current: dict | None = 
     errors = Problems()
     for name in sorted(set(raw) - FIELDS):
         errors.add({"field": name, "detail": f"unknown field; a rule has {', '.join(sorted(FIELDS))}"})
-    merged = {**(current or {}), **raw}
-    if "sensor" in raw and "sensor_prefix" not in raw:
+    # A null is a field not given; in a patch it removes the field (RFC 7396,
+    # JSON merge patch), which so goes back to its default: "for": null is at
+    # once again, "hysteresis": null is 0.
+    given = {key: value for key, value in raw.items() if value is not None}
+    merged = {key: value for key, value in (current or {}).items() if key not in raw} | given
+    if "sensor" in given and "sensor_prefix" not in raw:
         merged.pop("sensor_prefix", None)
-    if "sensor_prefix" in raw and "sensor" not in raw:
+    if "sensor_prefix" in given and "sensor" not in raw:
         merged.pop("sensor", None)
     rule: dict = {}
     name = merged.get("name")
@@ -115,7 +120,7 @@ def clean_rule(raw: Any, allow_link_local: bool = False, current: dict | None = 
         if not rule.get("for_seconds"):
             errors.add({"field": "for", "detail": "required for a quiet rule: how long without a reading"})
         for field in ("field", "above", "below", "hysteresis"):
-            if field in raw:
+            if field in given:
                 errors.add({"field": field, "detail": "a quiet rule has none"})
     elif kind == "threshold":
         _threshold(merged, rule, errors)

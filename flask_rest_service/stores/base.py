@@ -15,6 +15,7 @@ answer two kinds of slice, ``_dated`` and ``_undated``; walking from one to
 the other is done here, once.
 """
 
+import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Iterator
@@ -152,7 +153,10 @@ def buckets(rows: Iterable[tuple[int, object]], step_ms: int) -> list[dict]:
     a bucket. Integers are summed exactly, and a sum of integers past 64 bits
     becomes a double (as ``$sum`` does); doubles are summed with Neumaier's
     compensation, close to MongoDB's double-double summation (Python 3.11's
-    own ``sum`` is not compensated, 3.12's is).
+    own ``sum`` is not compensated, 3.12's is). A bucket whose running sum
+    leaves a double's range (1.7e308 + 1.7e308 - 1.7e308) goes on exactly
+    (``_scaled``), so its sum and avg are the true ones rounded; a true sum
+    itself past that range has no double: it is None, and the avg is still given.
     """
     groups: dict[int, _Bucket] = {}
     for ms, value in rows:
@@ -165,12 +169,31 @@ def buckets(rows: Iterable[tuple[int, object]], step_ms: int) -> list[dict]:
     return [group.result(from_millis(start)) for start, group in sorted(groups.items())]
 
 
+# Every finite double is a whole multiple of 2**-1074 (the smallest subnormal):
+# scaled by 2**1074, a sum of doubles is an exact integer.
+SCALE = 2**1074
+
+
+def _scaled(value: float) -> int:
+    numerator, denominator = value.as_integer_ratio()  # the denominator: a power of two
+    return numerator * (SCALE // denominator)
+
+
+def _rounded(numerator: int, denominator: int) -> float | None:
+    """The double nearest a ratio of integers (Python rounds int / int correctly); None past the range."""
+    try:
+        return numerator / denominator
+    except OverflowError:
+        return None
+
+
 class _Bucket:
-    __slots__ = ("count", "min", "max", "ints", "floats", "compensation", "doubles", "first", "last")
+    __slots__ = ("count", "min", "max", "ints", "floats", "compensation", "exact", "doubles", "first", "last")
 
     def __init__(self, value):
         self.count, self.min, self.max, self.first = 0, value, value, value
         self.ints, self.floats, self.compensation, self.doubles = 0, 0.0, 0.0, False
+        self.exact = None  # the doubles' sum scaled by SCALE, once the running sum has overflowed
         self.add(value)
 
     def add(self, value) -> None:
@@ -184,7 +207,13 @@ class _Bucket:
             self.ints += value
             return
         self.doubles = True
+        if self.exact is not None:
+            self.exact += _scaled(value)
+            return
         total = self.floats + value
+        if math.isinf(total):  # finite values, out of range on the way: exact from here on
+            self.exact = _scaled(self.floats) + _scaled(self.compensation) + _scaled(value)
+            return
         if abs(self.floats) >= abs(value):
             self.compensation += (self.floats - total) + value
         else:
@@ -192,16 +221,24 @@ class _Bucket:
         self.floats = total
 
     def result(self, start: datetime) -> dict:
-        if self.doubles:
-            total = self.ints + (self.floats + self.compensation)
+        if not self.doubles:
+            total, average = sum_as_mongodb(self.ints), self.ints / self.count
         else:
-            total = sum_as_mongodb(self.ints)
+            exact = self.exact
+            total = self.ints + (self.floats + self.compensation) if exact is None else math.inf
+            if math.isfinite(total):
+                average = total / self.count
+            else:  # the last rounding, or the exact sum, is out of range
+                if exact is None:
+                    exact = _scaled(self.floats) + _scaled(self.compensation)
+                exact += self.ints * SCALE
+                total, average = _rounded(exact, SCALE), _rounded(exact, SCALE * self.count)
         return {
             "start": start,
             "count": self.count,
             "min": self.min,
             "max": self.max,
-            "avg": (self.ints if not self.doubles else total) / self.count,
+            "avg": average,
             "sum": total,
             "first": self.first,
             "last": self.last,

@@ -15,6 +15,7 @@ leaves the count off by that write: ``flask init-db --recount`` counts again.
 
 import functools
 import logging
+import math
 from collections import Counter
 from datetime import datetime, timedelta
 
@@ -30,7 +31,7 @@ from pymongo.errors import (
     WriteConcernError,
 )
 
-from ..bsonvalues import EPOCH, utc_now
+from ..bsonvalues import EPOCH, epoch_millis, is_number, utc_now
 from . import ids
 from .base import (
     DELETE_BATCH,
@@ -46,6 +47,8 @@ from .base import (
     StatsQuery,
     Store,
     StoreUnavailable,
+    buckets,
+    field_value,
     resent,
     sum_as_mongodb,
 )
@@ -171,9 +174,7 @@ def stats_pipeline(query: StatsQuery) -> list[dict]:
     since_epoch = {"$subtract": ["$timestamp", EPOCH]}
     remainder = {"$mod": [{"$add": [{"$mod": [since_epoch, step]}, step]}, step]}
     return [
-        # The time and sensor terms use the (sensor, timestamp) index; $isNumber
-        # leaves out strings, arrays and missing values without failing.
-        {"$match": {**time_filter(query.filters, dated=True), "$expr": {"$isNumber": field}}},
+        {"$match": _stats_match(query)},
         {"$sort": dict(OLDEST_FIRST)},  # so that $first and $last are by time
         {
             "$group": {
@@ -189,6 +190,12 @@ def stats_pipeline(query: StatsQuery) -> list[dict]:
         },
         {"$sort": {"_id": ASCENDING}},
     ]
+
+
+def _stats_match(query: StatsQuery) -> dict:
+    # The time and sensor terms use the (sensor, timestamp) index; $isNumber
+    # leaves out strings, arrays and missing values without failing.
+    return {**time_filter(query.filters, dated=True), "$expr": {"$isNumber": f"${query.field}"}}
 
 
 def _sensors(docs) -> Counter:
@@ -428,15 +435,35 @@ class MongoReadings(Readings):
         return list(self.collection.find(criteria, sort=sort, limit=limit, batch_size=limit))
 
     def stats(self, query: StatsQuery) -> list[dict]:
-        """Return the non-empty buckets, oldest first, computed by the server."""
-        return [
-            {
+        """Return the non-empty buckets, oldest first, computed by the server.
+
+        The server sums doubles in IEEE 754 arithmetic: where the running sum
+        leaves a double's range (1.7e308 + 1.7e308 - 1.7e308), its $sum and
+        $avg come back infinite or NaN although the true ones are doubles.
+        Such a bucket's sum and avg are summed here again, exactly, from its
+        values (a rare second query), so both engines answer the same: the
+        true values rounded, and a sum past a double's range None.
+        """
+        found = []
+        for bucket in self.collection.aggregate(stats_pipeline(query)):
+            row = {
                 "start": bucket["_id"],
                 **{name: bucket[name] for name in STATISTICS},
                 "sum": sum_as_mongodb(bucket["sum"]),
             }
-            for bucket in self.collection.aggregate(stats_pipeline(query))
-        ]
+            if not (math.isfinite(row["sum"]) and math.isfinite(row["avg"])):
+                row.update(self._sum_again(query, row["start"]))
+            found.append(row)
+        return found
+
+    def _sum_again(self, query: StatsQuery, start: datetime) -> dict:
+        """One bucket's sum and avg, summed here from its values as the SQLite engine sums them."""
+        end = start + timedelta(milliseconds=query.interval_ms)
+        bucket = {"$and": [_stats_match(query), {"timestamp": {"$gte": start, "$lt": end}}]}
+        docs = self.collection.find(bucket, {query.field: 1, "timestamp": 1}).sort(OLDEST_FIRST)
+        rows = ((epoch_millis(doc["timestamp"]), field_value(doc, query.field)) for doc in docs)
+        summed = buckets(((ms, value) for ms, value in rows if is_number(value)), query.interval_ms)
+        return {"sum": summed[0]["sum"], "avg": summed[0]["avg"]} if summed else {}
 
     def sensors(self) -> list[dict]:
         """Every sensor, by name: the kept count, and both ends of its index."""
