@@ -126,16 +126,20 @@ def test_a_broken_rule_never_fails_ingest_nor_the_other_rules(app, client, recei
     assert notified(app, receiver) == [("firing", "x", 20)]
 
 
-def test_the_prune_keeps_every_event_with_a_notification_still_to_send(app, client, receiver):
-    # One prefix rule, more sensors crossing at once than the history keeps: every one is notified.
+def test_600_sensors_crossing_at_once_are_all_notified_though_the_history_keeps_500(app, client, receiver):
+    # One prefix rule, more sensors crossing at once than the history keeps (EVENTS_KEPT):
+    # the prune never deletes an event whose notification is still to send.
+    from flask_rest_service.stores.alerts import EVENTS_KEPT
+
     oid = rule(client, receiver, kind="threshold", sensor_prefix="t", above=10)
-    batch = [{"sensor": f"t{n:02}", "value": 20, "timestamp": at(0)} for n in range(12)]
+    batch = [{"sensor": f"t{n:03}", "value": 20, "timestamp": at(0)} for n in range(600)]
     assert client.post("/readings/", json=batch).status_code == 201
+    assert jobs.run_once(app) == {}  # the jobs' prune: none sent yet, none may go
     alerts = app.extensions["store"].alerts
-    assert alerts.prune(keep=5) == 0  # none sent yet: none may go
-    assert sorted(sensor for _, sensor, _ in notified(app, receiver)) == [f"t{n:02}" for n in range(12)]
-    assert alerts.prune(keep=5) == 7  # all sent: the history is bounded again
-    assert len(client.get(f"/rules/{oid}/events").json) == 5
+    assert app.extensions["alerts"].deliver_due() == 600
+    assert sorted(sensor for _, sensor, _ in notified(app, receiver)) == [f"t{n:03}" for n in range(600)]
+    assert alerts.prune() == 600 - EVENTS_KEPT  # all sent: the history is bounded again
+    assert len(alerts.events(ObjectId(oid), 1000)) == EVENTS_KEPT
 
 
 def test_deliveries_go_on_past_one_batch_without_waiting_for_the_poll(app, client, receiver, monkeypatch):
