@@ -153,3 +153,19 @@ def test_deliveries_go_on_past_one_batch_without_waiting_for_the_poll(app, clien
     monkeypatch.setattr(engine_module, "DELIVERY_BATCH", 3)
     assert engine.deliver_due() == 7
     assert len(receiver.log) == 7
+
+
+def test_a_failing_alert_check_leaves_retention_and_the_prune_to_run(app_factory, clock, monkeypatch, caplog):
+    app = app_factory(RATE_LIMIT=None, READINGS_RETENTION_DAYS=1)
+    readings = app.extensions["store"].readings
+    readings.insert([{"sensor": "old", "value": 1, "timestamp": datetime(2026, 2, 1)}])
+
+    def broken(now):
+        raise RuntimeError("a bug in the alert check")
+
+    monkeypatch.setattr(app.extensions["alerts"], "check", broken)
+    pruned = []
+    monkeypatch.setattr(app.extensions["store"].alerts, "prune", lambda: pruned.append(True) or 0)
+    assert jobs.run_once(app) == {"expired": 1}
+    assert pruned == [True]
+    assert "alert checks failed; the others go on" in caplog.text
