@@ -127,3 +127,8 @@ def test_the_export_example_gives_the_rows_it_shows(client):
     response = client.get(url)
     assert response.status_code == 200
     assert response.get_data(as_text=True).replace("\r\n", "\n") == answer
+
+
+def test_the_readme_is_a_ten_minute_read():
+    assert len(README.splitlines()) <= 200, "move reference material to docs/"
+    assert README.index("PORT=") < README.index("## A five-minute tour")
