@@ -69,6 +69,108 @@ VARIABLES = (
     "GUNICORN_CMD_ARGS",
 )
 
+# What each setting means, for docs/configuration.md (docs/configuration.py renders
+# it): name -> (default as written there, meaning). A default of None is the
+# integer one in INTEGER_SETTINGS, with its minimum.
+DESCRIPTIONS = {
+    "MONGO_URL": (
+        "none",
+        "MongoDB connection string; the database is the one named in its path (`rest` if none). With "
+        "none set, the SQLite store is used.",
+    ),
+    "MONGODB_URI": ("none", "read when `MONGO_URL` is not set (hosted MongoDB add-ons set it)"),
+    "MONGO_URI": ("none", "read when neither `MONGO_URL` nor `MONGODB_URI` is set (Flask-PyMongo's name)"),
+    "MAX_CONTENT_LENGTH": (None, "largest request body, in bytes"),
+    "MAX_BATCH_SIZE": (None, "most readings in one batch"),
+    "DEFAULT_PAGE_SIZE": (None, "`GET /readings/` page size without `limit`"),
+    "MAX_PAGE_SIZE": (None, "largest `limit`"),
+    "MAX_READING_DEPTH": (
+        None,
+        "deepest nesting of objects and arrays in a reading (MongoDB's own limit is 100)",
+    ),
+    "MONGO_TIMEOUT_MS": (
+        None,
+        "how long to look for the MongoDB server and to connect before answering `503` (pymongo's "
+        "`serverSelectionTimeoutMS` and `connectTimeoutMS`, over the same options in the URL)",
+    ),
+    "MONGO_REQUEST_TIMEOUT_MS": (
+        None,
+        "the most one request spends on MongoDB in all, retries included, before answering `503` "
+        "(each export batch and each job step gets as much; pymongo's `timeoutMS`, over the URL's); "
+        "replaces 1.0's `MONGO_SOCKET_TIMEOUT_MS`, which is no longer read",
+    ),
+    "SQLITE_BUSY_TIMEOUT_MS": (
+        None,
+        "how long a write waits for another process's write before answering `503`",
+    ),
+    "JOBS_INTERVAL_SECONDS": (
+        None,
+        "how often each web process runs the periodic jobs (retention, alert checks and deliveries)",
+    ),
+    "MAX_BUCKETS": (None, "most buckets one `/readings/stats` request may ask for"),
+    "MAX_INFLATED_LENGTH": (None, "most a gzip body may inflate to, in bytes"),
+    "MAX_READING_BYTES": (None, "largest reading, as JSON, in bytes"),
+    "MAX_FUTURE_SECONDS": (
+        None,
+        "how far ahead of the server's clock a reading's timestamp may be; one further ahead is "
+        "refused (`400`)",
+    ),
+    "AUTH_CACHE_SECONDS": (None, "how long each process trusts what it learned about keys"),
+    "DASHBOARD_REFRESH_SECONDS": (None, "how often the dashboard reloads its data"),
+    "QUIET_AFTER_MINUTES": (None, "the dashboard marks a sensor silent this long as quiet"),
+    "FORWARDED_HOPS": (
+        "`1` on Heroku (where `DYNO` is set), else `0`",
+        "proxies in front whose `X-Forwarded-For`/`-Proto` to trust",
+    ),
+    "SQLITE_PATH": (
+        "`instance/readings.sqlite3`",
+        "the SQLite file (and its `-wal`, `-shm` companions), made with its folder on first use",
+    ),
+    "SQLITE_SYNCHRONOUS": (
+        "`normal`",
+        "`normal`: a committed write survives any process's crash; `full` (or `extra`): it survives a"
+        " power cut too, for a disk flush per write",
+    ),
+    "CREATE_INDEXES": (
+        "`1`",
+        "set the store up at start-up: MongoDB's indexes and sensor summary (`1`/`true`/`yes`/`on` or"
+        " `0`/`false`/`no`/`off`); SQLite's schema is made on first use either way",
+    ),
+    "READINGS_RETENTION_DAYS": (
+        "none",
+        "delete readings older than this many days; unset keeps them for ever",
+    ),
+    "REQUIRE_API_KEYS": ("`0`", "refuse to serve while no key exists, and never run open"),
+    "ALERTS_ALLOW_LINK_LOCAL": ("`0`", "let alert targets be link-local or cloud metadata addresses"),
+    "RATE_LIMIT": (
+        "`600/minute`",
+        "per key or client address (several as `10/second;600/minute`); `off` disables",
+    ),
+    "RATELIMIT_STORAGE_URI": (
+        "`memory://`",
+        "where rate-limit counters live; `redis://...` to share them between processes",
+    ),
+    "LOG_FORMAT": ("`text`", "`text` (key=value) or `json` (JSON lines)"),
+    "CORS_ORIGINS": ("none", "origins allowed to call from a browser, comma-separated, or `*`"),
+    "API_KEYS": ("none", "bootstrap keys, `name:scope:key,...`, each key at least 20 characters"),
+    "DYNO": (
+        "set by Heroku",
+        "on Heroku the service refuses to start without a MongoDB URL (a dyno's disk is wiped at "
+        "every restart)",
+    ),
+    "HOST": (
+        "`127.0.0.1`; `0.0.0.0` on Heroku",
+        "address gunicorn listens on; `0.0.0.0` lets devices on your network reach the service (turn "
+        "API keys on first)",
+    ),
+    "PORT": ("`5000`", "port gunicorn listens on (Heroku sets it)"),
+    "WEB_CONCURRENCY": ("`2`", "gunicorn worker processes, on either store"),
+    "GUNICORN_CMD_ARGS": (
+        "none",
+        "gunicorn's own: any of its settings, over `gunicorn.conf.py`'s (for example `--threads 64`)",
+    ),
+}
+
 
 SQLITE_FILE = "readings.sqlite3"  # in the Flask instance folder unless SQLITE_PATH says otherwise
 SYNCHRONOUS = ("normal", "full", "extra")
