@@ -4,7 +4,7 @@ import os
 
 # Heroku's router must reach the dyno: every interface there. Elsewhere only
 # this machine, unless HOST says otherwise (HOST=0.0.0.0 for devices on the
-# network; then turn API keys on, README "Security").
+# network; then turn API keys on, docs/security.md).
 host = os.environ.get("HOST") or ("0.0.0.0" if os.environ.get("DYNO") else "127.0.0.1")
 bind = f"{host}:{os.environ.get('PORT', '5000')}"
 

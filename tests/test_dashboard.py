@@ -4,7 +4,7 @@ Readings and alert rules are made through the API, the page is opened as a
 person would, and what it shows is checked: the overview (each sensor's
 state, firing first, and its day as a sparkline), a sensor's chart with its
 alerts drawn, a refresh, the key prompt, a download. Screenshots go to
-test-artifacts/; test-artifacts/dashboard-readme.png is the README's
+test-artifacts/; test-artifacts/dashboard-readme.png is docs/dashboard.md's
 docs/dashboard.png.
 
 Deterministic and bounded: the page's clock is set to the time the test
@@ -766,11 +766,11 @@ def test_all_sensors_returns_to_the_overview(serve, page, now):
     assert page.locator("#sensors li .spark").count() == 4
 
 
-# --- screens: a phone, and the README's ----------------------------------------------
+# --- screens: a phone, and docs/dashboard.md's ----------------------------------------------
 
 
 def a_day_of_a_house(app, now):
-    """A realistic day of six sensors and three rules, as the README shows it.
+    """A realistic day of six sensors and three rules, as docs/dashboard.md shows it.
 
     greenhouse: every 5 min, a night below 5 °C (firing "greenhouse too cold"
     for the last hours) and a 2-hour outage; cellar: damp for half an hour
