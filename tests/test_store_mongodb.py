@@ -12,7 +12,7 @@ from bson import ObjectId
 from conftest import TEST_MONGO_URL, close_app, make_app, next_link, store_settings
 
 from flask_rest_service.stores.base import Filters, StatsQuery
-from flask_rest_service.stores.mongodb import stats_pipeline
+from flask_rest_service.stores.mongodb.readings import stats_pipeline
 
 QUERY_INDEXES = {
     "sensor_timestamp": [("sensor", 1), ("timestamp", -1), ("_id", -1)],
@@ -219,7 +219,7 @@ def test_an_event_a_dying_process_left_in_its_state_is_published_once(build, mon
     # event's own insert comes after. A process killed between the two leaves
     # the event in the state's outbox: whoever reads the state or runs the
     # jobs next publishes it, under its id, once.
-    from flask_rest_service.alerts.machine import State
+    from flask_rest_service.stores.alerts import State
 
     app = build()
     alerts = app.extensions["store"].alerts
@@ -239,7 +239,7 @@ def test_an_event_a_dying_process_left_in_its_state_is_published_once(build, mon
 
 
 def test_the_jobs_publish_what_no_reader_has(build, monkeypatch):
-    from flask_rest_service.alerts.machine import State
+    from flask_rest_service.stores.alerts import State
 
     alerts = build().extensions["store"].alerts
     rule_id = ObjectId()

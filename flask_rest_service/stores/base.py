@@ -26,6 +26,7 @@ from datetime import datetime
 from bson import ObjectId
 
 from ..bsonvalues import INT64_MAX, INT64_MIN, from_millis
+from .alerts import Alerts
 
 STATISTICS = ("count", "min", "max", "avg", "sum", "first", "last")
 EXPORT_BATCH = 1000  # readings per query of an export: no cursor outlives a batch
@@ -425,7 +426,7 @@ class Store(ABC):
     readings: Readings
     keys: Keys
     leases: Leases
-    alerts: "Alerts"  # noqa: F821 (stores/alerts.py, which imports this module)
+    alerts: Alerts
 
     @abstractmethod
     def ping(self) -> None:

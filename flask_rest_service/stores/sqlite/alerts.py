@@ -9,9 +9,8 @@ from datetime import datetime
 import bson
 from bson import ObjectId
 
-from ..alerts.machine import State
-from ..bsonvalues import epoch_millis, from_millis
-from .alerts import EVENTS_KEPT, Alerts, event_id
+from ...bsonvalues import epoch_millis, from_millis
+from ..alerts import EVENTS_KEPT, Alerts, State, event_id
 
 
 def _ms(moment: datetime | None) -> int | None:

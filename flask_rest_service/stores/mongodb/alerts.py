@@ -16,8 +16,8 @@ from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
-from ..alerts.machine import State
-from .alerts import EVENTS_KEPT, Alerts, event_id
+from ..alerts import EVENTS_KEPT, Alerts, State, event_id
+from .outages import _outages
 
 RULES, STATES, EVENTS, SERVICE = "rules", "alert_states", "alert_events", "service"
 STATE_FIELDS = ("state", "since", "pending_since", "last_at", "value", "version")
@@ -36,6 +36,7 @@ def _public(delivery: dict) -> dict:
     }
 
 
+@_outages
 class MongoAlerts(Alerts):
     """The alert collections of one database."""
 
