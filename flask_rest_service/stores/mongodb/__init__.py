@@ -27,10 +27,13 @@ class MongoStore(Store):
     """A MongoDB database holding readings, keys, summaries and leases."""
 
     kind = "mongodb"
+    accepts_any_id = True
 
-    def __init__(self, db):
+    def __init__(self, db, request_timeout_ms: int = 4000):
         self.db = db
         self.name = db.name
+        self.location = f"database {db.name!r}"
+        self.budget = request_timeout_ms / 1000  # MONGO_REQUEST_TIMEOUT_MS
         self.readings = MongoReadings(db)
         self.keys = MongoKeys(db)
         self.leases = MongoLeases(db)
@@ -40,9 +43,9 @@ class MongoStore(Store):
         """Round-trip to the server."""
         self.db.command("ping")
 
-    def deadline(self, seconds: float):
-        """Every operation in the block, retries included, ends by then (pymongo's ``timeout``)."""
-        return pymongo.timeout(seconds)
+    def deadline(self):
+        """Every operation in the block, retries included, ends within the budget (pymongo's ``timeout``)."""
+        return pymongo.timeout(self.budget)
 
     def init(self, recount: bool = False) -> list[str]:
         """Create the indexes; build the sensor summary the first time (or count again)."""

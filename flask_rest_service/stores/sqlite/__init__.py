@@ -30,6 +30,7 @@ class SqliteStore(Store):
     def __init__(self, path: str, busy_timeout_ms: int = 5000, synchronous: str = "normal"):
         self.path = path
         self.name = os.path.basename(path)
+        self.location = path
         self.db = Database(path, busy_timeout_ms, synchronous)
         self.readings = SqliteReadings(self.db)
         self.keys = SqliteKeys(self.db)
