@@ -72,7 +72,7 @@ class Alerts(ABC):
 
     @abstractmethod
     def state(self, rule_id: ObjectId, sensor: str) -> State:
-        """Where a rule stands for a sensor (``State()`` if it never moved)."""
+        """Where a rule stands for a sensor (``State()`` if it never moved); a read, it writes nothing."""
 
     @abstractmethod
     def states(self) -> list[tuple[ObjectId, str, State]]:
@@ -111,6 +111,8 @@ class Alerts(ABC):
     @abstractmethod
     def due(self, now: datetime, limit: int) -> list[dict]:
         """Deliveries to make now: queued and due, or claimed by a process whose lease ran out.
+
+        By ``next_at``, then event id, then index; at most ``limit``.
 
         Each is ``{"event": event, "index": i, "url": ..., "attempts": n}``.
         """

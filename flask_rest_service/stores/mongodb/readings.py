@@ -51,20 +51,22 @@ log = logging.getLogger(__name__)
 def time_filter(filters: Filters, dated: bool = False) -> dict:
     """Build a filter; every value is a literal, never an operator."""
     query: dict = {}
+    # The name itself, not an array holding it (which equality matches too):
+    # as on SQLite, whose sensor and type columns hold only a string.
     if filters.sensor is not None:
-        query["sensor"] = filters.sensor
+        query["sensor"] = {"$eq": filters.sensor, "$not": {"$type": "array"}}
     if filters.type is not None:
-        query["type"] = filters.type
-    # A date, not an array holding one (which $type matches too): such a
-    # document from an older collection sorts by an element, has no one time
-    # to page by, and fails the stats' date arithmetic. It is left out.
-    bounds: dict = {"$type": "date", "$not": {"$type": "array"}} if dated else {}
+        query["type"] = {"$eq": filters.type, "$not": {"$type": "array"}}
+    # A date, not an array holding one (which $type and the range operators
+    # match too): such a document from an older collection is undated, as on
+    # SQLite; it has no one time to page by, and fails the stats' date arithmetic.
+    bounds: dict = {"$type": "date"} if dated else {}
     if filters.since is not None:
         bounds["$gte"] = filters.since
     if filters.until is not None:
         bounds["$lt"] = filters.until
     if bounds:
-        query["timestamp"] = bounds
+        query["timestamp"] = {**bounds, "$not": {"$type": "array"}}
     return query
 
 
@@ -332,7 +334,8 @@ class MongoReadings(Readings):
         return list(self.collection.find(criteria, sort=sort, limit=limit, batch_size=limit))
 
     def _undated(self, filters: Filters, after: ObjectId | None, limit: int, descending: bool) -> list[dict]:
-        criteria = {**time_filter(filters), "timestamp": {"$not": {"$type": "date"}}}
+        criteria = {key: value for key, value in time_filter(filters).items() if key != "timestamp"}
+        criteria["$or"] = [{"timestamp": {"$not": {"$type": "date"}}}, {"timestamp": {"$type": "array"}}]
         if after is not None:
             criteria["_id"] = {"$lt" if descending else "$gt": after}
         sort = [("_id", DESCENDING if descending else ASCENDING)]

@@ -184,7 +184,7 @@ class SqliteAlerts(Alerts):
             rows = connection.execute(
                 "SELECT d.event, d.idx, d.url, d.attempts, e.doc FROM alert_deliveries d JOIN alert_events e "
                 "ON e.id = d.event WHERE (d.status = 'queued' AND d.next_at <= ?) "
-                "OR (d.status = 'sending' AND d.lease_until <= ?) ORDER BY d.next_at LIMIT ?",
+                "OR (d.status = 'sending' AND d.lease_until <= ?) ORDER BY d.next_at, d.event, d.idx LIMIT ?",
                 (epoch_millis(now), epoch_millis(now), limit),
             ).fetchall()
         return [
