@@ -335,7 +335,7 @@ class MongoReadings(Readings):
 
     def _undated(self, filters: Filters, after: ObjectId | None, limit: int, descending: bool) -> list[dict]:
         criteria = {key: value for key, value in time_filter(filters).items() if key != "timestamp"}
-        criteria["$or"] = [{"timestamp": {"$not": {"$type": "date"}}}, {"timestamp": {"$type": "array"}}]
+        criteria["$nor"] = [{"timestamp": {"$type": "date", "$not": {"$type": "array"}}}]  # not one date
         if after is not None:
             criteria["_id"] = {"$lt" if descending else "$gt": after}
         sort = [("_id", DESCENDING if descending else ASCENDING)]
