@@ -80,7 +80,7 @@ def mongodb_store():
 
 def seed_mongodb(count: int, sensors: int = SENSORS) -> float:
     """Empty the MONGO_URL database's readings and summaries, then insert readings 0..count-1."""
-    from flask_rest_service.stores.mongodb import READINGS, SUMMARIES
+    from flask_rest_service.stores.mongodb.readings import READINGS, SUMMARIES
 
     store = mongodb_store()
     started = time.perf_counter()

@@ -127,9 +127,8 @@ def serve(app: Flask) -> Flask:
     maintenance.try_init(app)
     auth.announce(app)
     store = app.extensions["store"]
-    where = app.config["SQLITE_PATH"] if store.kind == "sqlite" else f"database {store.name!r}"
     app.logger.setLevel(logging.INFO)
-    app.logger.info("store: %s, %s", store.kind, where)
+    app.logger.info("store: %s, %s", store.kind, store.location)
     jobs.start(app)
     alerts = app.extensions["alerts"]
     threading.Thread(target=alerts.run_deliveries, name="alert-deliveries", daemon=True).start()
@@ -143,9 +142,8 @@ def _vary_by_origin(response):
 
 def _start_deadline() -> None:
     # One budget for everything this request asks of the database (the key
-    # check included); an export's later batches each get their own.
-    seconds = current_app.config["MONGO_REQUEST_TIMEOUT_MS"] / 1000
-    g.deadline = current_app.extensions["store"].deadline(seconds)
+    # check included), the store's own; an export's later batches each get their own.
+    g.deadline = current_app.extensions["store"].deadline()
     g.deadline.__enter__()
 
 

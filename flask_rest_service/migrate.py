@@ -167,8 +167,6 @@ def store_settings(text: str, config: Mapping, exists: bool = False) -> dict:
 
 def is_configured_store(settings: Mapping, config: Mapping) -> bool:
     """Whether the settings name the store the service is configured with."""
-    if config.get("MONGO_CLIENT") is not None:  # tests: a client, not a URL
-        return False
     if settings["MONGO_URI"] or config["MONGO_URI"]:
         return settings["MONGO_URI"] == config["MONGO_URI"]
     return os.path.realpath(settings["SQLITE_PATH"]) == os.path.realpath(config["SQLITE_PATH"])
@@ -225,8 +223,7 @@ def copy(source: Store, target: Store, progress: Callable[[Copied], None] = lamb
             done.rules_already += 1
     readings = source.readings.export(EVERYTHING)
     while batch := list(islice(readings, BATCH)):
-        # Only the SQLite store needs ObjectIds; MongoDB takes any _id.
-        if target.kind == "sqlite":
+        if not target.accepts_any_id:
             done.skipped += [doc["_id"] for doc in batch if not isinstance(doc["_id"], ObjectId)]
             batch = [doc for doc in batch if isinstance(doc["_id"], ObjectId)]
         try:

@@ -28,9 +28,12 @@ import subprocess
 import sys
 import tempfile
 import uuid
+import weakref
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import mongomock
+import pymongo
 import pytest
 from hypothesis import settings as hypothesis_settings
 
@@ -89,12 +92,33 @@ def run_python(code, check=True, **environ):
     return result
 
 
+# A MongoDB URL on this host opens stock mongomock, one server per URL, kept while
+# a store uses it; any other the driver (mockupdb, a real server, a dead port).
+MONGOMOCK_HOST = "mongomock.test"
+_mongomock_servers = weakref.WeakValueDictionary()
+_driver = pymongo.MongoClient
+
+
+def _mongo_client(host=None, *args, **kwargs):
+    """``pymongo.MongoClient`` in the tests: the service opens mongomock through its own URL path."""
+    if isinstance(host, str) and (urlsplit(host).hostname or "").endswith(MONGOMOCK_HOST):
+        server = _mongomock_servers.get(host)
+        if server is None:
+            server = _mongomock_servers[host] = mongomock.MongoClient(host)
+        return server
+    return _driver(host, *args, **kwargs)
+
+
+pymongo.MongoClient = _mongo_client
+
+
 def store_settings(kind: str, folder: Path) -> dict:
     """Settings that put apps on one fresh store of this kind (the same dict: the same store)."""
     if kind == "sqlite":
         return {"SQLITE_PATH": str(folder / "readings.sqlite3")}
     if kind == "mongomock":
-        return {"MONGO_CLIENT": mongomock.MongoClient()}
+        # Through the service's own path from a URL to a store, on a server of this test's own.
+        return {"MONGO_URI": f"mongodb://{uuid.uuid4().hex}.{MONGOMOCK_HOST}/rest", "MONGO_DBNAME": "rest"}
     return {
         "MONGO_URI": TEST_MONGO_URL,
         "MONGO_DBNAME": f"test_{uuid.uuid4().hex[:12]}",
@@ -165,7 +189,6 @@ def down_app(app_factory, dead_port):
     """An app whose database is a loopback port where nothing listens."""
     return app_factory(
         MONGO_URI=f"mongodb://127.0.0.1:{dead_port}/rest",
-        MONGO_CLIENT=None,
         MONGO_TIMEOUT_MS=200,
         MONGO_REQUEST_TIMEOUT_MS=300,
         CREATE_INDEXES=False,

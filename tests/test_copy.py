@@ -62,7 +62,7 @@ def test_sqlite_to_mongodb_and_back_keeps_everything(sqlite_app, mongo, tmp_path
         "alert rules: 1 copied, 0 there already\n"
         "readings: 2500 copied, 0 there already\n"
     )
-    on_mongo = make_app({"MONGO_CLIENT": mongo, "MONGO_DBNAME": "plant"})
+    on_mongo = make_app({"MONGO_URI": "mongodb://db.example/plant", "MONGO_DBNAME": "plant"})
     request.addfinalizer(lambda: close_app(on_mongo))
     assert everything(on_mongo.extensions["store"].readings) == everything(
         sqlite_app.extensions["store"].readings
@@ -129,7 +129,7 @@ def test_readings_whose_id_is_not_an_object_id_are_named_not_lost_silently(mongo
     source.readings.collection.insert_many(
         [{"_id": 7, "value": 1}, {"_id": ObjectId(f"{1:024x}"), "value": 2}]
     )
-    app = make_app({"MONGO_CLIENT": mongo, "MONGO_DBNAME": "plant"})
+    app = make_app({"MONGO_URI": "mongodb://db.example/plant", "MONGO_DBNAME": "plant"})
     result = app.test_cli_runner().invoke(args=["copy-to", str(tmp_path / "t.sqlite3")])
     assert "readings: 1 copied, 0 there already" in result.output
     assert "not copied: 1 readings whose _id is not an ObjectId (7, ...)" in result.stderr
@@ -349,7 +349,7 @@ def test_a_rule_and_keys_copied_before_are_no_conflict_on_either_engine(sqlite_a
         "keys: 0 copied, 1 there already",
         "alert rules: 0 copied, 1 there already",
     ]
-    on_mongo = make_app({"MONGO_CLIENT": mongo, "MONGO_DBNAME": "plant"})
+    on_mongo = make_app({"MONGO_URI": "mongodb://db.example/plant", "MONGO_DBNAME": "plant"})
     request.addfinalizer(lambda: close_app(on_mongo))
     back = on_mongo.test_cli_runner()
     assert back.invoke(args=["copy-to", str(tmp_path / "back.sqlite3")]).exit_code == 0

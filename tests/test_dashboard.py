@@ -310,7 +310,6 @@ def test_a_missing_key_shows_the_prompt_and_a_key_unlocks(serve, page, now):
 def test_an_unreachable_database_is_said_not_shown_blank(serve, page, dead_port):
     _, url = serve(
         MONGO_URI=f"mongodb://127.0.0.1:{dead_port}/rest",
-        MONGO_CLIENT=None,
         MONGO_TIMEOUT_MS=200,
         MONGO_REQUEST_TIMEOUT_MS=300,
         CREATE_INDEXES=False,

@@ -29,7 +29,6 @@ def test_unreachable_database_gives_503_without_leaking_the_uri(app_factory, dea
     uri = f"mongodb://sensor:s3cret@127.0.0.1:{dead_port}/plant?authSource=admin"
     app = app_factory(
         MONGO_URI=uri,
-        MONGO_CLIENT=None,
         MONGO_DBNAME="plant",
         MONGO_TIMEOUT_MS=200,
         MONGO_REQUEST_TIMEOUT_MS=300,

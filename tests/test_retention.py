@@ -48,7 +48,7 @@ def test_without_retention_nothing_is_deleted(app, readings):
 
 
 def test_retention_deletes_in_bounded_batches(app_factory, monkeypatch):
-    for module in ("flask_rest_service.stores.sqlite", "flask_rest_service.stores.mongodb"):
+    for module in ("flask_rest_service.stores.sqlite.readings", "flask_rest_service.stores.mongodb.readings"):
         monkeypatch.setattr(f"{module}.DELETE_BATCH", 2)
     app = app_factory(READINGS_RETENTION_DAYS=1)
     readings = app.extensions["store"].readings

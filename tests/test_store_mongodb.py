@@ -12,7 +12,7 @@ from bson import ObjectId
 from conftest import TEST_MONGO_URL, close_app, make_app, next_link, store_settings
 
 from flask_rest_service.stores.base import Filters, StatsQuery
-from flask_rest_service.stores.mongodb import stats_pipeline
+from flask_rest_service.stores.mongodb.readings import stats_pipeline
 
 QUERY_INDEXES = {
     "sensor_timestamp": [("sensor", 1), ("timestamp", -1), ("_id", -1)],
@@ -217,9 +217,9 @@ def firing_event() -> dict:
 def test_an_event_a_dying_process_left_in_its_state_is_published_once(build, monkeypatch):
     # The transition and its event are one update of the state's document; the
     # event's own insert comes after. A process killed between the two leaves
-    # the event in the state's outbox: whoever reads the state or runs the
-    # jobs next publishes it, under its id, once.
-    from flask_rest_service.alerts.machine import State
+    # the event in the state's outbox: whoever moves the state or runs the
+    # jobs next publishes it, under its id, once. Reading the state writes nothing.
+    from flask_rest_service.stores.alerts import State
 
     app = build()
     alerts = app.extensions["store"].alerts
@@ -232,14 +232,17 @@ def test_an_event_a_dying_process_left_in_its_state_is_published_once(build, mon
         alerts.transition(rule_id, "k", State(state="firing", version=1), State(), None) is False
     )  # not moved past it
     monkeypatch.undo()
-    read = alerts.state(rule_id, "k")  # the next to read the state publishes it
+    read = alerts.state(rule_id, "k")
+    assert read == State(state="firing", version=1)
+    assert alerts.events(rule_id, 10) == []  # a read publishes nothing
+    assert alerts.transition(rule_id, "k", read, State(), None)  # the next move publishes it first
     assert [e["_id"] for e in alerts.events(rule_id, 10)] == [f"{rule_id}:k:1"]
     assert alerts.publish() == 0  # and once only
-    assert alerts.transition(rule_id, "k", read, State(), None)
+    assert alerts.state(rule_id, "k") == State(version=2)
 
 
 def test_the_jobs_publish_what_no_reader_has(build, monkeypatch):
-    from flask_rest_service.alerts.machine import State
+    from flask_rest_service.stores.alerts import State
 
     alerts = build().extensions["store"].alerts
     rule_id = ObjectId()

@@ -12,9 +12,9 @@ import time_machine
 from bson import ObjectId
 from conftest import close_app, make_app
 
-from flask_rest_service.stores import sqlite as engine
 from flask_rest_service.stores.base import Filters, ListQuery, Position, StoreUnavailable
-from flask_rest_service.stores.sqlite import SqliteStore
+from flask_rest_service.stores.sqlite import SqliteStore, database
+from flask_rest_service.stores.sqlite import readings as engine
 
 
 @pytest.fixture
@@ -34,7 +34,7 @@ def test_the_file_and_its_folder_are_made_on_first_use_in_wal_mode(store):
     store.ping()
     with raw(store) as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
-        assert connection.execute("PRAGMA user_version").fetchone() == (engine.SCHEMA_VERSION,)
+        assert connection.execute("PRAGMA user_version").fetchone() == (database.SCHEMA_VERSION,)
 
 
 def test_init_db_says_what_is_ready(tmp_path):
@@ -53,7 +53,7 @@ def test_a_file_of_a_newer_schema_is_refused(store):
         connection.execute("PRAGMA user_version = 99")
     other = SqliteStore(store.path)
     with pytest.raises(
-        RuntimeError, match=f"schema version 99; this version of the service knows {engine.SCHEMA_VERSION}"
+        RuntimeError, match=f"schema version 99; this version of the service knows {database.SCHEMA_VERSION}"
     ):
         other.ping()
     other.close()
@@ -62,7 +62,7 @@ def test_a_file_of_a_newer_schema_is_refused(store):
 def test_a_file_of_an_older_schema_is_brought_up_to_date_and_keeps_its_readings(tmp_path):
     path = tmp_path / "old.sqlite3"
     with closing(sqlite3.connect(path, isolation_level=None)) as old:  # what version 1 of the service made
-        for statement in engine._statements(engine.SCHEMAS[0].read_text()):
+        for statement in database._statements(database.SCHEMAS[0].read_text()):
             old.execute(statement)
         old.execute("PRAGMA user_version = 1")
         old.execute(engine.INSERT, engine._row({"_id": ObjectId(f"{1:024x}"), "sensor": "k", "value": 1}))
@@ -75,7 +75,7 @@ def test_a_file_of_an_older_schema_is_brought_up_to_date_and_keeps_its_readings(
         store.readings.insert([{"_id": ObjectId(f"{2:024x}"), "sensor": "k", "value": 2}])
     store.close()
     with closing(sqlite3.connect(path)) as connection:
-        assert connection.execute("PRAGMA user_version").fetchone() == (engine.SCHEMA_VERSION,)
+        assert connection.execute("PRAGMA user_version").fetchone() == (database.SCHEMA_VERSION,)
         tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
         columns = [row[2] for row in connection.execute("PRAGMA index_info(sensor_timestamp)")]
     assert {"readings", "sensors", "rules", "alert_states", "alert_events", "alert_deliveries"} <= tables
@@ -345,7 +345,7 @@ def test_writers_of_a_process_get_in_in_the_order_they_came():
     # threading.Lock lets a thread that releases and asks again barge ahead of
     # one that waited: under load the waiter outwaited its timeout (a 503) while
     # later writers got in. The process's writers now take turns.
-    from flask_rest_service.stores.sqlite import _Queue
+    from flask_rest_service.stores.sqlite.database import _Queue
 
     queue, order = _Queue(), []
     assert queue.acquire(timeout=1)
@@ -368,7 +368,7 @@ def test_writers_of_a_process_get_in_in_the_order_they_came():
 
 
 def test_a_writer_that_waits_too_long_leaves_the_line_and_the_next_gets_in():
-    from flask_rest_service.stores.sqlite import _Queue
+    from flask_rest_service.stores.sqlite.database import _Queue
 
     queue = _Queue()
     assert queue.acquire(timeout=1)

@@ -18,19 +18,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from ..bsonvalues import is_number
+from ..stores.alerts import State
 from ..stores.base import field_value
-
-
-@dataclass(frozen=True)
-class State:
-    """Where one rule stands for one sensor."""
-
-    state: str = "ok"
-    since: datetime | None = None  # when it entered this state
-    pending_since: datetime | None = None  # when the threshold was crossed (pending, then firing)
-    last_at: datetime | None = None  # the time of the newest reading taken into account
-    value: object = None  # that reading's value of the rule's field
-    version: int = 0  # bumped by every change written; 0: never written
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
-"""The stores: one contract (``base``), one module per engine (``sqlite``, ``mongodb``).
+"""The stores: one contract (``base``, ``alerts``), one sub-package per engine (``sqlite``, ``mongodb``).
 
-``open_store`` picks the engine from the settings: MongoDB when a connection
-string (or, in tests, a client) is given, else the SQLite file. Opening
-connects nowhere and resolves no name: the first query does.
+``open_store`` is the one way to a store, for the app and the CLI's
+``copy-to``/``copy-from`` alike: MongoDB when the settings hold a connection
+string, else the SQLite file. Opening connects nowhere and resolves no name:
+the first query does.
 """
 
 from collections.abc import Mapping
@@ -16,12 +17,13 @@ APP_NAME = "sensor-readings"  # how the service names itself to MongoDB (server 
 
 def open_store(config: Mapping) -> Store:
     """Open the store the settings name."""
-    client = config.get("MONGO_CLIENT")  # tests pass one (mongomock)
-    if client is None and config["MONGO_URI"]:
-        from pymongo import MongoClient
+    if config["MONGO_URI"]:
+        import pymongo
+
+        from .mongodb import MongoStore
 
         timeout = config["MONGO_TIMEOUT_MS"]
-        client = MongoClient(
+        client = pymongo.MongoClient(
             config["MONGO_URI"],
             connect=False,  # no connection before a worker forks, and no DNS look-up here
             appname=APP_NAME,
@@ -31,10 +33,7 @@ def open_store(config: Mapping) -> Store:
             # retries, and sends maxTimeMS so that the server stops too.
             timeoutMS=config["MONGO_REQUEST_TIMEOUT_MS"],
         )
-    if client is not None:
-        from .mongodb import MongoStore
-
-        return MongoStore(client[config["MONGO_DBNAME"]])
+        return MongoStore(client[config["MONGO_DBNAME"]], config["MONGO_REQUEST_TIMEOUT_MS"])
     from .sqlite import SqliteStore
 
     return SqliteStore(config["SQLITE_PATH"], config["SQLITE_BUSY_TIMEOUT_MS"], config["SQLITE_SYNCHRONOUS"])

@@ -1,7 +1,8 @@
 """The alerts' part of the store contract: rules, states, events and deliveries.
 
-Each engine implements it beside its readings (``sqlite_alerts.py``,
-``mongodb_alerts.py``); ``alerts/`` decides what to write, this only keeps it.
+Each engine implements it beside its readings (``sqlite/alerts.py``,
+``mongodb/alerts.py``); ``alerts/`` decides what to write, this only keeps it.
+``State`` lives here, below both: the engines keep it, ``alerts.machine`` moves it.
 
 The one promise that matters: ``transition`` is atomic. A state moves only
 if nobody moved it first (its version is still the one read), and a
@@ -13,13 +14,24 @@ one of them writes the transition, and one notification goes out.
 """
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from datetime import datetime
 
 from bson import ObjectId
 
-from ..alerts.machine import State
-
 EVENTS_KEPT = 500  # per rule: the history is bounded
+
+
+@dataclass(frozen=True)
+class State:
+    """Where one rule stands for one sensor."""
+
+    state: str = "ok"
+    since: datetime | None = None  # when it entered this state
+    pending_since: datetime | None = None  # when the threshold was crossed (pending, then firing)
+    last_at: datetime | None = None  # the time of the newest reading taken into account
+    value: object = None  # that reading's value of the rule's field
+    version: int = 0  # bumped by every change written; 0: never written
 
 
 def event_id(rule_id: ObjectId, sensor: str, version: int) -> str:
@@ -60,7 +72,7 @@ class Alerts(ABC):
 
     @abstractmethod
     def state(self, rule_id: ObjectId, sensor: str) -> State:
-        """Where a rule stands for a sensor (``State()`` if it never moved)."""
+        """Where a rule stands for a sensor (``State()`` if it never moved); a read, it writes nothing."""
 
     @abstractmethod
     def states(self) -> list[tuple[ObjectId, str, State]]:
@@ -99,6 +111,8 @@ class Alerts(ABC):
     @abstractmethod
     def due(self, now: datetime, limit: int) -> list[dict]:
         """Deliveries to make now: queued and due, or claimed by a process whose lease ran out.
+
+        By ``next_at``, then event id, then index; at most ``limit``.
 
         Each is ``{"event": event, "index": i, "url": ..., "attempts": n}``.
         """

@@ -26,6 +26,7 @@ from datetime import datetime
 from bson import ObjectId
 
 from ..bsonvalues import INT64_MAX, INT64_MIN, from_millis
+from .alerts import Alerts
 
 STATISTICS = ("count", "min", "max", "avg", "sum", "first", "last")
 EXPORT_BATCH = 1000  # readings per query of an export: no cursor outlives a batch
@@ -420,21 +421,29 @@ class Leases(ABC):
 class Store(ABC):
     """A database: its readings, keys and leases, and its maintenance."""
 
-    kind: str  # "sqlite" or "mongodb", as the health check names it
+    kind: str  # "sqlite" or "mongodb", as the health check and the CLI name it
     name: str  # the database's name: a file name or a MongoDB database
+    location: str  # where it is, for the log: a file's path, or a MongoDB database's name
     readings: Readings
     keys: Keys
     leases: Leases
-    alerts: "Alerts"  # noqa: F821 (stores/alerts.py, which imports this module)
+    alerts: Alerts
+
+    # Capability flags (as Django's database features): where engines differ in
+    # what they can hold or do, the engine says so, and no caller asks which
+    # engine it is.
+    accepts_any_id = False  # a reading's _id may be any BSON value, not only an ObjectId
 
     @abstractmethod
     def ping(self) -> None:
         """Reach the database; ``StoreUnavailable`` if it cannot be reached."""
 
-    def deadline(self, seconds: float) -> AbstractContextManager:
-        """A block whose database calls together end within ``seconds`` (else ``StoreUnavailable``).
+    def deadline(self) -> AbstractContextManager:
+        """A block whose database calls together end within the store's budget (else ``StoreUnavailable``).
 
-        SQLite needs none: its only wait is for the write lock, bounded by its busy timeout.
+        One request's calls share one; an engine whose waits are each bounded
+        otherwise needs none (SQLite: its only wait is for the write lock,
+        bounded by its busy timeout).
         """
         return nullcontext()
 

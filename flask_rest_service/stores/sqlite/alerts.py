@@ -9,9 +9,8 @@ from datetime import datetime
 import bson
 from bson import ObjectId
 
-from ..alerts.machine import State
-from ..bsonvalues import epoch_millis, from_millis
-from .alerts import EVENTS_KEPT, Alerts, event_id
+from ...bsonvalues import epoch_millis, from_millis
+from ..alerts import EVENTS_KEPT, Alerts, State, event_id
 
 
 def _ms(moment: datetime | None) -> int | None:
@@ -185,7 +184,7 @@ class SqliteAlerts(Alerts):
             rows = connection.execute(
                 "SELECT d.event, d.idx, d.url, d.attempts, e.doc FROM alert_deliveries d JOIN alert_events e "
                 "ON e.id = d.event WHERE (d.status = 'queued' AND d.next_at <= ?) "
-                "OR (d.status = 'sending' AND d.lease_until <= ?) ORDER BY d.next_at LIMIT ?",
+                "OR (d.status = 'sending' AND d.lease_until <= ?) ORDER BY d.next_at, d.event, d.idx LIMIT ?",
                 (epoch_millis(now), epoch_millis(now), limit),
             ).fetchall()
         return [

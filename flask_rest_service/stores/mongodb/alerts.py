@@ -7,7 +7,8 @@ one update of the state's own document: the compare-and-set on ``version``
 and, for a notified transition, the event in an ``outbox`` field. The event
 is then inserted under its id (a second insert of the same id fails
 harmlessly) and the outbox cleared; ``publish`` finishes any a dying process
-left, and a state with an outbox is not moved again before it is published.
+left, and a state with an outbox is not moved again before it is published
+(the next transition publishes it first; reading a state writes nothing).
 """
 
 from datetime import datetime
@@ -16,11 +17,12 @@ from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
-from ..alerts.machine import State
-from .alerts import EVENTS_KEPT, Alerts, event_id
+from ..alerts import EVENTS_KEPT, Alerts, State, event_id
+from .outages import _outages
 
 RULES, STATES, EVENTS, SERVICE = "rules", "alert_states", "alert_events", "service"
 STATE_FIELDS = ("state", "since", "pending_since", "last_at", "value", "version")
+DELIVERY_INDEX = "delivery_index"  # where due() puts a delivery's place in its event
 # An event whose every delivery is delivered or failed: the only kind the prune may delete.
 SENT = {"deliveries": {"$not": {"$elemMatch": {"status": {"$in": ["queued", "sending"]}}}}}
 
@@ -36,6 +38,7 @@ def _public(delivery: dict) -> dict:
     }
 
 
+@_outages
 class MongoAlerts(Alerts):
     """The alert collections of one database."""
 
@@ -93,11 +96,8 @@ class MongoAlerts(Alerts):
         return doc["version"] if doc else 0
 
     def state(self, rule_id: ObjectId, sensor: str) -> State:
-        """Where a rule stands for a sensor (an unpublished event is published first)."""
-        doc = self.states_collection.find_one({"_id": {"rule": rule_id, "sensor": sensor}})
-        if doc and "outbox" in doc:
-            self._publish(doc)
-        return _state(doc)
+        """Where a rule stands for a sensor (a read: an event left in its outbox waits for the next move)."""
+        return _state(self.states_collection.find_one({"_id": {"rule": rule_id, "sensor": sensor}}))
 
     def states(self) -> list[tuple[ObjectId, str, State]]:
         """Every written state."""
@@ -141,13 +141,22 @@ class MongoAlerts(Alerts):
             except DuplicateKeyError:
                 return False
         else:
-            moved = self.states_collection.update_one(
-                {"_id": key, "version": before.version, "outbox": {"$exists": False}}, {"$set": fields}
-            )
+            unmoved = {"_id": key, "version": before.version, "outbox": {"$exists": False}}
+            moved = self.states_collection.update_one(unmoved, {"$set": fields})
+            if moved.matched_count != 1 and self._publish_left(key, before.version):
+                moved = self.states_collection.update_one(unmoved, {"$set": fields})
             if moved.matched_count != 1:
                 return False
         if event is not None:
             self._publish({"_id": key, "outbox": fields["outbox"]})
+        return True
+
+    def _publish_left(self, key: dict, version: int) -> bool:
+        """Publish the event a dying process left in this state at this version; whether there was one."""
+        doc = self.states_collection.find_one({"_id": key, "version": version, "outbox": {"$exists": True}})
+        if doc is None:
+            return False
+        self._publish(doc)
         return True
 
     def _publish(self, doc: dict) -> None:
@@ -175,30 +184,25 @@ class MongoAlerts(Alerts):
         return [{**doc, "deliveries": [_public(d) for d in doc["deliveries"]]} for doc in found]
 
     def due(self, now: datetime, limit: int) -> list[dict]:
-        """Deliveries queued and due, or claimed with a lease that ran out."""
+        """Deliveries queued and due, or claimed with a lease that ran out: by next_at, event, index."""
         queued = {"status": "queued", "next_at": {"$lte": now}}
         stale = {"status": "sending", "lease_until": {"$lte": now}}
+        each = [{f"deliveries.{key}": value for key, value in due.items()} for due in (queued, stale)]
+        pipeline = [
+            # The events holding one (the deliveries_due index), then each due delivery on its own.
+            {"$match": {"$or": [{"deliveries": {"$elemMatch": due}} for due in (queued, stale)]}},
+            {"$unwind": {"path": "$deliveries", "includeArrayIndex": DELIVERY_INDEX}},
+            {"$match": {"$or": each}},
+            {"$sort": {"deliveries.next_at": ASCENDING, "_id": ASCENDING, DELIVERY_INDEX: ASCENDING}},
+            {"$limit": limit},
+        ]
         found = []
-        query = {"$or": [{"deliveries": {"$elemMatch": queued}}, {"deliveries": {"$elemMatch": stale}}]}
-        for doc in self.events_collection.find(query, limit=limit):
-            event = {key: value for key, value in doc.items() if key != "deliveries"}
-            for index, delivery in enumerate(doc["deliveries"]):
-                ready = delivery["status"] == "queued" and delivery["next_at"] <= now
-                lapsed = (
-                    delivery["status"] == "sending"
-                    and delivery.get("lease_until")
-                    and delivery["lease_until"] <= now
-                )
-                if ready or lapsed:
-                    found.append(
-                        {
-                            "event": event,
-                            "index": index,
-                            "url": delivery["url"],
-                            "attempts": delivery["attempts"],
-                        }
-                    )
-        return found[:limit]
+        for doc in self.events_collection.aggregate(pipeline):
+            delivery, index = doc.pop("deliveries"), doc.pop(DELIVERY_INDEX)
+            found.append(
+                {"event": doc, "index": index, "url": delivery["url"], "attempts": delivery["attempts"]}
+            )
+        return found
 
     def claim(self, event: str, index: int, now: datetime, until: datetime) -> bool:
         """Take a due delivery: one update whose filter only matches while it is still due."""

@@ -1,58 +1,35 @@
-"""The MongoDB store: Atlas, Heroku, and anyone past one machine.
+"""The ``readings`` collection and its ``sensor_summaries``."""
 
-Written for real MongoDB 5.0+ with documented operators and pymongo 4 calls
-only; tests run it on stock mongomock, and on a real server when
-``TEST_MONGO_URL`` is set. Every driver error that means the database is
-away becomes ``StoreUnavailable`` (``_outages``).
-
-The per-sensor count for ``GET /sensors/`` lives in ``sensor_summaries``,
-kept by each write with ``$inc`` (so concurrent writers never lose an
-increment); first and last dates come from the two ends of the
-``(sensor, timestamp)`` index. MongoDB has no transaction here (a standalone
-server has none), so a process that dies between a write and its ``$inc``
-leaves the count off by that write: ``flask init-db --recount`` counts again.
-"""
-
-import functools
 import logging
 import math
 from collections import Counter
 from datetime import datetime, timedelta
 
-import pymongo
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import (
     BulkWriteError,
-    ConfigurationError,
-    ConnectionFailure,
     DuplicateKeyError,
-    OperationFailure,
     WriteConcernError,
 )
 
-from ..bsonvalues import EPOCH, epoch_millis, is_number, utc_now
-from . import ids
-from .base import (
+from ...bsonvalues import EPOCH, epoch_millis, is_number, utc_now
+from .. import ids
+from ..base import (
     DELETE_BATCH,
     EVERYTHING,
     STATISTICS,
     Conflict,
-    DuplicateName,
     Filters,
-    Keys,
-    Leases,
     Position,
     Readings,
     StatsQuery,
-    Store,
-    StoreUnavailable,
     buckets,
     field_value,
     resent,
     sum_as_mongodb,
 )
-from .mongodb_alerts import MongoAlerts
+from .outages import _outages, _unavailable
 
 READINGS, KEYS, SUMMARIES, LEASES, SERVICE = "readings", "api_keys", "sensor_summaries", "leases", "service"
 DUPLICATE_KEY = 11000
@@ -68,96 +45,28 @@ INDEXES = [
 # that the summary stays right), and init() drops it.
 OLD_RETENTION_INDEX = "retention"
 SUMMARY_VERSION = 1
-
-
-NOT_CONFIRMED = "the database did not confirm the write; send it again (with the same _id it is stored once)"
-# Server error codes that mean the database is away, busy or refusing this
-# client just now (a step-down, a shutdown, a time limit, credentials or
-# rights the deployment must fix), never that a query is wrong.
-OUTAGE_CODES = {
-    6: "HostUnreachable", 7: "HostNotFound", 13: "Unauthorized", 18: "AuthenticationFailed",
-    43: "CursorNotFound", 50: "MaxTimeMSExpired", 89: "NetworkTimeout", 91: "ShutdownInProgress",
-    189: "PrimarySteppedDown", 202: "NetworkInterfaceExceededTimeLimit", 262: "ExceededTimeLimit",
-    8000: "AtlasError", 9001: "SocketException", 10107: "NotWritablePrimary",
-    11600: "InterruptedAtShutdown", 11602: "InterruptedDueToReplStateChange",
-    13435: "NotPrimaryNoSecondaryOk", 13436: "NotPrimaryOrSecondary",
-}  # fmt: skip
 log = logging.getLogger(__name__)
-
-
-def _unavailable(error: Exception) -> StoreUnavailable | None:
-    """The outage a driver error means (503), or None if it is not one (a bug: 500).
-
-    A write concern error means the write was applied where it was sent but
-    not confirmed as ``w`` asks: not stored as far as the client can know, so
-    a 503; the client resends with the same ``_id``, which stores it once.
-    Anything that timed out (``timeoutMS``, ``maxTimeMS``, a socket), any
-    connection or DNS failure (``ConfigurationError`` when an SRV name does
-    not resolve at the first operation) and the codes above are outages.
-    """
-    why = type(error).__name__
-    if isinstance(error, OperationFailure) and error.code is not None:
-        name = OUTAGE_CODES.get(error.code) or (error.details or {}).get("codeName", "")
-        why = f"{why} {error.code} {name}".rstrip()
-    if isinstance(error, BulkWriteError):
-        return StoreUnavailable(NOT_CONFIRMED, why) if error.details.get("writeConcernErrors") else None
-    if isinstance(error, WriteConcernError):
-        return StoreUnavailable(NOT_CONFIRMED, why)
-    if getattr(error, "timeout", False) or isinstance(error, ConnectionFailure | ConfigurationError):
-        return StoreUnavailable(why=why)
-    if isinstance(error, OperationFailure) and (
-        error.code in OUTAGE_CODES or error.has_error_label("RetryableWriteError")
-    ):
-        return StoreUnavailable(why=why)
-    return None
-
-
-def _outages(cls):
-    """Turn driver errors that mean an outage into ``StoreUnavailable`` in every method.
-
-    It changes the class: apply it once, where the class is defined. (A
-    generator's errors would escape it, raised as it is iterated: the store
-    has none, exports are batches of plain calls.)
-    """
-    for name, method in list(vars(cls).items()):
-        if not name.startswith("__") and callable(method):
-            setattr(cls, name, _translated(method))
-    return cls
-
-
-def _translated(method):
-    @functools.wraps(method)
-    def call(*args, **kwargs):
-        try:
-            return method(*args, **kwargs)
-        except StoreUnavailable:
-            raise
-        except Exception as error:
-            outage = _unavailable(error)
-            if outage is None:
-                raise
-            raise outage from error
-
-    return call
 
 
 def time_filter(filters: Filters, dated: bool = False) -> dict:
     """Build a filter; every value is a literal, never an operator."""
     query: dict = {}
+    # The name itself, not an array holding it (which equality matches too):
+    # as on SQLite, whose sensor and type columns hold only a string.
     if filters.sensor is not None:
-        query["sensor"] = filters.sensor
+        query["sensor"] = {"$eq": filters.sensor, "$not": {"$type": "array"}}
     if filters.type is not None:
-        query["type"] = filters.type
-    # A date, not an array holding one (which $type matches too): such a
-    # document from an older collection sorts by an element, has no one time
-    # to page by, and fails the stats' date arithmetic. It is left out.
-    bounds: dict = {"$type": "date", "$not": {"$type": "array"}} if dated else {}
+        query["type"] = {"$eq": filters.type, "$not": {"$type": "array"}}
+    # A date, not an array holding one (which $type and the range operators
+    # match too): such a document from an older collection is undated, as on
+    # SQLite; it has no one time to page by, and fails the stats' date arithmetic.
+    bounds: dict = {"$type": "date"} if dated else {}
     if filters.since is not None:
         bounds["$gte"] = filters.since
     if filters.until is not None:
         bounds["$lt"] = filters.until
     if bounds:
-        query["timestamp"] = bounds
+        query["timestamp"] = {**bounds, "$not": {"$type": "array"}}
     return query
 
 
@@ -200,9 +109,6 @@ def _stats_match(query: StatsQuery) -> dict:
 
 def _sensors(docs) -> Counter:
     return Counter(doc["sensor"] for doc in docs if isinstance(doc.get("sensor"), str))
-
-
-_outages(MongoAlerts)  # defined in its own module, beside the alert store's contract
 
 
 @_outages
@@ -428,7 +334,8 @@ class MongoReadings(Readings):
         return list(self.collection.find(criteria, sort=sort, limit=limit, batch_size=limit))
 
     def _undated(self, filters: Filters, after: ObjectId | None, limit: int, descending: bool) -> list[dict]:
-        criteria = {**time_filter(filters), "timestamp": {"$not": {"$type": "date"}}}
+        criteria = {key: value for key, value in time_filter(filters).items() if key != "timestamp"}
+        criteria["$nor"] = [{"timestamp": {"$type": "date", "$not": {"$type": "array"}}}]  # not one date
         if after is not None:
             criteria["_id"] = {"$lt" if descending else "$gt": after}
         sort = [("_id", DESCENDING if descending else ASCENDING)]
@@ -486,106 +393,3 @@ class MongoReadings(Readings):
                 }
             )
         return found
-
-
-@_outages
-class MongoKeys(Keys):
-    """The ``api_keys`` collection."""
-
-    def __init__(self, db):
-        self.collection = db[KEYS]
-
-    def create_indexes(self) -> list[str]:
-        """Make names and hashes unique."""
-        return [
-            self.collection.create_index("name", unique=True, name="name"),
-            self.collection.create_index("hash", unique=True, name="hash"),
-        ]
-
-    def add(self, record: dict) -> None:
-        """Store a key record; ``DuplicateName`` if the name is taken."""
-        self.create_indexes()  # uniqueness is what makes a duplicate name fail
-        try:
-            self.collection.insert_one(dict(record))
-        except DuplicateKeyError:
-            raise DuplicateName(record["name"]) from None
-
-    def find(self, hashed: str) -> dict | None:
-        """Return the record with this hash, or None."""
-        return self.collection.find_one({"hash": hashed}, {"_id": 0})
-
-    def records(self) -> list[dict]:
-        """Every record by name, whole."""
-        return list(self.collection.find({}, {"_id": 0}).sort("name"))
-
-    def list(self) -> list[dict]:
-        """Every record by name, without the hash."""
-        return list(self.collection.find({}, {"_id": 0, "hash": 0}).sort("name"))
-
-    def revoke(self, name: str) -> bool:
-        """Delete a record by name; return whether it existed."""
-        return self.collection.delete_one({"name": name}).deleted_count == 1
-
-    def any(self) -> bool:
-        """Whether any key is stored."""
-        return self.collection.find_one({}, {"_id": 1}) is not None
-
-    def touch(self, name: str, when: datetime) -> None:
-        """Record when a key was last used."""
-        self.collection.update_one({"name": name}, {"$set": {"last_used": when}})
-
-
-@_outages
-class MongoLeases(Leases):
-    """The ``leases`` collection."""
-
-    def __init__(self, db):
-        self.collection = db[LEASES]
-
-    def acquire(self, name: str, holder: str, now: datetime, seconds: float) -> bool:
-        """Take or renew the lease; an upsert that collides on ``_id`` means another holds it."""
-        try:
-            self.collection.find_one_and_update(
-                {"_id": name, "$or": [{"expires": {"$lte": now}}, {"holder": holder}]},
-                {"$set": {"holder": holder, "expires": now + timedelta(seconds=seconds)}},
-                upsert=True,
-            )
-        except DuplicateKeyError:
-            return False
-        return True
-
-
-@_outages
-class MongoStore(Store):
-    """A MongoDB database holding readings, keys, summaries and leases."""
-
-    kind = "mongodb"
-
-    def __init__(self, db):
-        self.db = db
-        self.name = db.name
-        self.readings = MongoReadings(db)
-        self.keys = MongoKeys(db)
-        self.leases = MongoLeases(db)
-        self.alerts = MongoAlerts(db)
-
-    def ping(self) -> None:
-        """Round-trip to the server."""
-        self.db.command("ping")
-
-    def deadline(self, seconds: float):
-        """Every operation in the block, retries included, ends by then (pymongo's ``timeout``)."""
-        return pymongo.timeout(seconds)
-
-    def init(self, recount: bool = False) -> list[str]:
-        """Create the indexes; build the sensor summary the first time (or count again)."""
-        names = self.readings.create_indexes() + self.keys.create_indexes() + self.alerts.create_indexes()
-        service = self.db[SERVICE]
-        if recount or service.find_one({"_id": SUMMARIES, "version": SUMMARY_VERSION}) is None:
-            self.readings.recount()
-            service.replace_one({"_id": SUMMARIES}, {"version": SUMMARY_VERSION}, upsert=True)
-        return names
-
-    def close(self) -> None:
-        """Close the client's connections."""
-        self.db.client.close()
