@@ -96,6 +96,7 @@ DESCRIPTIONS = {
     "MONGO_REQUEST_TIMEOUT_MS": (
         None,
         "the most one request spends on MongoDB in all, retries included, before answering `503` "
+        "(MongoDB only: SQLite's waits are bounded by `SQLITE_BUSY_TIMEOUT_MS`) "
         "(each export batch and each job step gets as much; pymongo's `timeoutMS`, over the URL's); "
         "replaces 1.0's `MONGO_SOCKET_TIMEOUT_MS`, which is no longer read",
     ),
