@@ -6,6 +6,9 @@ status, content type, headers and body schema. When an endpoint changes, this
 fails until the document follows.
 """
 
+import re
+
+import pytest
 import schemathesis
 from conftest import STORES, examples, module_app
 from hypothesis import HealthCheck, settings
@@ -13,11 +16,17 @@ from openapi_spec_validator import validate
 from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
+    negative_data_rejection,
     not_a_server_error,
+    positive_data_acceptance,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
 )
+
+from flask_rest_service import validation
+from flask_rest_service.alerts import resources as alert_resources
+from flask_rest_service.alerts import rules
 
 CHECKS = [
     not_a_server_error,
@@ -25,6 +34,8 @@ CHECKS = [
     content_type_conformance,
     response_headers_conformance,
     response_schema_conformance,
+    positive_data_acceptance,
+    negative_data_rejection,
 ]
 
 
@@ -32,6 +43,77 @@ def test_document_is_valid_openapi_3_1(client):
     document = client.get("/openapi.json").json
     validate(document)
     assert document["openapi"] == "3.1.0"
+
+
+def _parameter(document: dict, path: str, name: str, method: str = "get") -> dict:
+    return next(p for p in document["paths"][path][method]["parameters"] if p.get("name") == name)["schema"]
+
+
+def test_served_limits_are_the_validators_constants(app, client):
+    document = client.get("/openapi.json").json
+    schemas = document["components"]["schemas"]
+    reading, rule = schemas["ReadingInput"]["properties"], schemas["RuleInput"]["properties"]
+    labels = [
+        reading["sensor"],
+        reading["type"],
+        rule["name"],
+        rule["sensor"]["anyOf"][0],
+        rule["sensor_prefix"]["anyOf"][0],
+        _parameter(document, "/readings/", "sensor"),
+        _parameter(document, "/readings/stats", "sensor"),
+        _parameter(document, "/sensors/{sensor}/latest", "type"),
+    ]
+    assert {label["maxLength"] for label in labels} == {validation.MAX_LABEL_LENGTH}
+    assert rule["notify"]["anyOf"][0]["maxItems"] == rules.MAX_TARGETS
+    assert rule["kind"]["enum"] == list(rules.KINDS)
+    assert set(rule) == rules.FIELDS and schemas["RuleInput"]["required"] == list(rules.REQUIRED)
+    assert schemas["RulePatch"]["properties"] == rule and "required" not in schemas["RulePatch"]
+    # A generated client sends a schema's defaults, and a quiet rule refuses field and hysteresis.
+    assert not [
+        name for name, prop in rule.items() for part in [prop, *prop.get("anyOf", [])] if "default" in part
+    ]
+    batch = document["paths"]["/readings/"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert batch["oneOf"][1]["maxItems"] == app.config["MAX_BATCH_SIZE"]
+    limit = _parameter(document, "/readings/", "limit")
+    assert (limit["maximum"], limit["default"]) == (
+        app.config["MAX_PAGE_SIZE"],
+        app.config["DEFAULT_PAGE_SIZE"],
+    )
+    events = _parameter(document, "/rules/{id}/events", "limit")
+    assert events["maximum"] == alert_resources.EVENTS_LIMIT
+    assert schemas["ObjectId"]["properties"]["$oid"]["pattern"] == f"^{validation.ObjectIdConverter.regex}$"
+
+
+# Each pattern in the document accepts exactly what its validator accepts.
+SAMPLES = ["", "a", "0" * 24, "0" * 23, "g" * 24, "10m", "0m", "1234567890s", "5x", "5", "1w", "a.b",
+           "a..b", "$a", "a.$b", ".a", "a.", "a\x00", "env.temp", "a$", "x" * 201]  # fmt: skip
+
+
+def _accepts(parse, raw) -> bool:
+    try:
+        parse(raw)
+    except ValueError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize(
+    ("where", "parse"),
+    [
+        (("ObjectId", "$oid"), validation.parse_object_id),
+        (("RuleInput", "for"), validation.parse_duration),
+        (("RuleInput", "field"), validation.parse_field_path),
+    ],
+)
+def test_served_patterns_accept_what_the_validators_accept(client, where, parse):
+    schemas = client.get("/openapi.json").json["components"]["schemas"]
+    schema = schemas[where[0]]["properties"][where[1]]
+    schema = schema.get("anyOf", [schema])[0]
+    for raw in SAMPLES:
+        served = re.fullmatch(schema["pattern"], raw) is not None and len(raw) <= schema.get(
+            "maxLength", len(raw)
+        )
+        assert served == _accepts(parse, raw), raw
 
 
 def test_document_describes_every_route(app, client):
