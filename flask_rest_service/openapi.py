@@ -62,6 +62,31 @@ SCHEMAS = {
         "additionalProperties": False,
         "examples": [{"$date": "2026-03-01T10:00:00Z"}],
     },
+    "DateInput": {
+        "type": "object",
+        "description": "Extended JSON: ISO 8601 text, or milliseconds since 1970",
+        "required": ["$date"],
+        "properties": {
+            "$date": {
+                "oneOf": [
+                    {"type": "string"},
+                    {"type": "integer"},
+                    {
+                        "type": "object",
+                        "required": ["$numberLong"],
+                        "properties": {
+                            "$numberLong": {
+                                "oneOf": [{"type": "string", "pattern": "^-?[0-9]+$"}, {"type": "integer"}]
+                            }
+                        },
+                        "additionalProperties": False,
+                    },
+                ]
+            }
+        },
+        "additionalProperties": False,
+        "examples": [{"$date": "2026-03-01T10:00:00Z"}],
+    },
     "ReadingInput": {
         "type": "object",
         "description": "Any JSON object; these fields are checked. Field names must not start "
@@ -75,7 +100,7 @@ SCHEMAS = {
                 "oneOf": [
                     {"type": "string", "minLength": 1},
                     {"type": "number"},
-                    {"$ref": "#/components/schemas/Date"},
+                    {"$ref": "#/components/schemas/DateInput"},
                 ]
             },
         },
