@@ -60,8 +60,8 @@ class Filters(_Query):
 
     sensor: Label | None = Field(None, description="only this sensor's readings (a literal)")
     type: Label | None = Field(None, description="only readings of this type (a literal)")
-    since: When | None = Field(None, description="timestamp at or after this")
-    until: When | None = Field(None, description="timestamp before this; later than since")
+    since: When | None = Field(None, description=f"at or after this: {WHEN_TEXT}")
+    until: When | None = Field(None, description=f"before this, later than since: {WHEN_TEXT}")
 
 
 class ListParams(Filters):
@@ -130,8 +130,8 @@ class RuleInput(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Label
-    kind: Literal[RULE_KINDS]
+    name: Label = Field(description="what the notifications call it")
+    kind: Literal[RULE_KINDS] = Field(description="threshold: a value past a limit; quiet: no reading")
     sensor: Label | None = Field(None, description="the one sensor watched; or sensor_prefix")
     sensor_prefix: Annotated[str, StringConstraints(max_length=MAX_LABEL_LENGTH)] | None = Field(
         None, description='every sensor whose name starts with this ("" for all); or sensor'
@@ -251,14 +251,51 @@ def _not_null(prop: dict) -> dict:
 
 
 def markdown_table(model: type[BaseModel]) -> str:
-    """A model's fields as a Markdown table (name, required, type, limits, meaning), for the docs."""
+    """A model's fields as a Markdown table (field, required, type, limits, meaning), for the docs."""
     schema = model.model_json_schema(by_alias=True)
     required = set(schema.get("required", ()))
-    rows = ["| field | required | schema | meaning |", "|---|---|---|---|"]
+    rows = ["| field | required | type | limits | meaning |", "|---|---|---|---|---|"]
     for name, prop in schema["properties"].items():
         prop = _not_null(prop)
-        description = prop.pop("description", "")
-        prop.pop("title", None)
-        shape = ", ".join(f"{key}: {value}" for key, value in prop.items()).replace("|", "\\|")
-        rows.append(f"| `{name}` | {'yes' if name in required else 'no'} | {shape} | {description} |")
+        kind = (
+            " or ".join(f"`{choice}`" for choice in prop["enum"]) if "enum" in prop else prop.get("type", "")
+        )
+        if "minLength" in prop and "maxLength" in prop:
+            prop["length"] = f"{prop.pop('minLength')} to {prop.pop('maxLength')}"
+        limits = "; ".join(_limit_text(key, value) for key, value in prop.items() if key in LIMIT_TEXT)
+        meaning = prop.get("description", "")
+        rows.append(f"| `{name}` | {'yes' if name in required else 'no'} | {kind} | {limits} | {meaning} |")
     return "\n".join(rows)
+
+
+LIMIT_TEXT = {
+    "length": "{} characters",
+    "minLength": "at least {} characters",
+    "maxLength": "at most {} characters",
+    "pattern": "matches `{}`",
+    "minimum": "{} or more",
+    "maximum": "at most {}",
+    "maxItems": "at most {} items",
+}
+
+
+def _limit_text(key: str, value: Any) -> str:
+    shown = value.replace("\x00", "\\u0000") if key == "pattern" else value  # not a raw NUL
+    return LIMIT_TEXT[key].format(shown).replace("|", "\\|")
+
+
+# The tables docs/ shows, by the marker that holds each (``<!-- schema:NAME -->``).
+TABLES = {
+    "RuleInput": RuleInput,
+    "ListParams": ListParams,
+    "StatsParams": StatsParams,
+    "ExportParams": ExportParams,
+    "DeleteParams": DeleteParams,
+}
+
+
+def docs_tables() -> str:
+    """Every table, each between its markers, as docs/ holds them."""
+    return "\n\n".join(
+        f"<!-- schema:{name} -->\n{markdown_table(model)}\n<!-- /schema -->" for name, model in TABLES.items()
+    )
