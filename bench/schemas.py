@@ -21,7 +21,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERY = {"sensor": "kitchen", "type": "temperature", "since": "2026-03-01T10:00:00Z", "limit": "50"}
-RULE = {"name": "too cold", "kind": "threshold", "sensor": "greenhouse", "below": 5, "for": "10m", "notify": []}
+RULE = {
+    "name": "too cold",
+    "kind": "threshold",
+    "sensor": "greenhouse",
+    "below": 5,
+    "for": "10m",
+    "notify": [],
+}
 
 
 def per_call(function, number: int = 20000) -> str:
@@ -70,7 +77,9 @@ def libraries() -> None:
         field: str | None = None
         above: float | None = None
         below: float | None = None
-        for_: Annotated[str, StringConstraints(pattern="^[1-9][0-9]{0,8}[smhdw]$")] | None = Field(None, alias="for")
+        for_: Annotated[str, StringConstraints(pattern="^[1-9][0-9]{0,8}[smhdw]$")] | None = Field(
+            None, alias="for"
+        )
         hysteresis: Annotated[float, Field(ge=0)] | None = None
         notify: Annotated[list[str], Field(max_length=10)] | None = None
         enabled: bool | None = None
@@ -114,8 +123,14 @@ def libraries() -> None:
 
     spec = APISpec("bench", "1", "3.1.0", plugins=[MarshmallowPlugin()])
     spec.components.schema("Rule", schema=MRule)
-    print("apispec 3.1 Rule.sensor:", json.dumps(spec.to_dict()["components"]["schemas"]["Rule"]["properties"]["sensor"]))
-    print("pydantic 3.1 Rule.sensor:", json.dumps(PRule.model_json_schema(by_alias=True)["properties"]["sensor"]))
+    print(
+        "apispec 3.1 Rule.sensor:",
+        json.dumps(spec.to_dict()["components"]["schemas"]["Rule"]["properties"]["sensor"]),
+    )
+    print(
+        "pydantic 3.1 Rule.sensor:",
+        json.dumps(PRule.model_json_schema(by_alias=True)["properties"]["sensor"]),
+    )
 
 
 if __name__ == "__main__":

@@ -1,8 +1,12 @@
 """The OpenAPI 3.1 document, served at ``/openapi.json`` and read by ``/docs``.
 
-Checked by tests: openapi-spec-validator validates it, and schemathesis calls
-every operation with generated valid and invalid input and checks each answer
-against it. Limits in it (batch size, page size) come from the app's settings.
+Query parameters and the rule bodies come from ``schemas``, limits and
+patterns from ``bounds`` and the app's settings (batch size, page size).
+Checked by tests: openapi-spec-validator validates it; schemathesis calls
+every operation with generated valid and invalid input, checks each answer
+against it, and that valid input is taken and invalid refused; its limits
+equal the validators'; a client generated from it (openapi-python-client)
+stores, patches, pages, aggregates and exports.
 """
 
 from flask import Flask

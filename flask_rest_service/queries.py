@@ -1,7 +1,9 @@
 """Turn query strings into clean values.
 
-Every endpoint names the parameters it accepts; an unknown or repeated
-parameter, or a malformed value, is a 400 naming it and what it accepts.
+Every endpoint's parameters are a model in ``schemas`` (which the OpenAPI
+document shows); an unknown or repeated parameter, or a malformed value, is
+a 400 naming it and what it accepts. Each value is checked against its
+field's shape, then converted here (timestamps, cursors, durations).
 Values are always literals: nothing here becomes a query operator.
 """
 
