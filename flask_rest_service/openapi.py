@@ -1,22 +1,23 @@
 """The OpenAPI 3.1 document, served at ``/openapi.json`` and read by ``/docs``.
 
-Checked by tests: openapi-spec-validator validates it, and schemathesis calls
-every operation with generated valid and invalid input and checks each answer
-against it. Limits in it (batch size, page size) come from the app's settings.
+Query parameters and the rule bodies come from ``schemas``, limits and
+patterns from ``bounds`` and the app's settings (batch size, page size).
+Checked by tests: openapi-spec-validator validates it; schemathesis calls
+every operation with generated valid and invalid input, checks each answer
+against it, and that valid input is taken and invalid refused; its limits
+equal the validators'; a client generated from it (openapi-python-client)
+stores, patches, pages, aggregates and exports.
 """
 
 from flask import Flask
 
+from . import schemas
 from .alerts import openapi as alerts
+from .bounds import FIELD_NAME, MAX_LABEL_LENGTH, OBJECT_ID, anchored
 
-OBJECT_ID = {"type": "string", "pattern": "^[0-9a-fA-F]{24}$"}
-LABEL = {"type": "string", "minLength": 1, "maxLength": 200}
-WHEN = {
-    "type": "string",
-    "description": "ISO 8601 date-time (no offset: UTC) or Unix epoch seconds",
-    "examples": ["2026-03-01T10:00:00Z", "1772359200"],
-}
-FIELD_NAME = "^[^$.\u0000][^.\u0000]*$"
+OBJECT_ID_SCHEMA = {"type": "string", "pattern": anchored(OBJECT_ID)}
+LABEL = {"type": "string", "minLength": 1, "maxLength": MAX_LABEL_LENGTH}
+FIELD_NAMES = {"pattern": anchored(FIELD_NAME)}
 
 SCHEMAS = {
     "Problem": {
@@ -55,7 +56,7 @@ SCHEMAS = {
     "ObjectId": {
         "type": "object",
         "required": ["$oid"],
-        "properties": {"$oid": OBJECT_ID},
+        "properties": {"$oid": OBJECT_ID_SCHEMA},
         "additionalProperties": False,
     },
     "Date": {
@@ -65,12 +66,37 @@ SCHEMAS = {
         "additionalProperties": False,
         "examples": [{"$date": "2026-03-01T10:00:00Z"}],
     },
+    "DateInput": {
+        "type": "object",
+        "description": "Extended JSON: ISO 8601 text, or milliseconds since 1970",
+        "required": ["$date"],
+        "properties": {
+            "$date": {
+                "oneOf": [
+                    {"type": "string"},
+                    {"type": "integer"},
+                    {
+                        "type": "object",
+                        "required": ["$numberLong"],
+                        "properties": {
+                            "$numberLong": {
+                                "oneOf": [{"type": "string", "pattern": "^-?[0-9]+$"}, {"type": "integer"}]
+                            }
+                        },
+                        "additionalProperties": False,
+                    },
+                ]
+            }
+        },
+        "additionalProperties": False,
+        "examples": [{"$date": "2026-03-01T10:00:00Z"}],
+    },
     "ReadingInput": {
         "type": "object",
         "description": "Any JSON object; these fields are checked. Field names must not start "
         "with $ or contain . or NUL, at any depth.",
         "properties": {
-            "_id": {"oneOf": [OBJECT_ID, {"$ref": "#/components/schemas/ObjectId"}]},
+            "_id": {"oneOf": [OBJECT_ID_SCHEMA, {"$ref": "#/components/schemas/ObjectId"}]},
             "sensor": LABEL,
             "type": LABEL,
             "value": {"type": "number"},
@@ -78,14 +104,20 @@ SCHEMAS = {
                 "oneOf": [
                     {"type": "string", "minLength": 1},
                     {"type": "number"},
-                    {"$ref": "#/components/schemas/Date"},
+                    {"$ref": "#/components/schemas/DateInput"},
                 ]
             },
         },
-        "propertyNames": {"pattern": FIELD_NAME},
+        "propertyNames": FIELD_NAMES,
         "examples": [
             {"sensor": "kitchen", "type": "temperature", "value": 21.5, "timestamp": "2026-03-01T10:00:00Z"}
         ],
+    },
+    "ReadingPatch": {
+        "type": "object",
+        "description": "Top-level fields to set; null removes one (not _id or timestamp)",
+        "propertyNames": FIELD_NAMES,
+        "examples": [{"value": 22.0, "note": None}],
     },
     "Reading": {
         "type": "object",
@@ -172,15 +204,10 @@ def _param(name: str, schema: dict, description: str, required: bool = False, wh
     return {"name": name, "in": where, "required": required, "description": description, "schema": schema}
 
 
+# Query strings come from their schemas (schemas.*Params); the path's ids are here.
 PARAMETERS = {
-    "sensor": _param("sensor", LABEL, "only this sensor's readings (a literal)"),
-    "type": _param("type", LABEL, "only readings of this type (a literal)"),
-    "since": _param("since", WHEN, "timestamp at or after this"),
-    "until": _param("until", WHEN, "timestamp before this; later than since"),
-    "cursor": _param("cursor", {"type": "string"}, "the next page, from the Link header"),
-    "id": _param("id", OBJECT_ID, "the reading's id", required=True, where="path"),
+    "id": _param("id", OBJECT_ID_SCHEMA, "the reading's id", required=True, where="path"),
 }
-FILTERS = [{"$ref": f"#/components/parameters/{name}"} for name in ("sensor", "type", "since", "until")]
 
 
 def _problem(description: str, headers: tuple[str, ...] = ()) -> dict:
@@ -229,27 +256,24 @@ def _json(schema: dict, description: str, headers: tuple[str, ...] = ()) -> dict
 
 READING = {"$ref": "#/components/schemas/Reading"}
 READINGS = {"type": "array", "items": READING}
+FORMS = (
+    " Devices may send the same JSON text in a form field named reading "
+    "(application/x-www-form-urlencoded or multipart/form-data); the document lists JSON only, "
+    "since a generated client cannot tell a batch from a form."
+)
+
+
+def _operation(tag: str, operation_id: str, summary: str, responses: dict, **more) -> dict:
+    return {"tags": [tag], "operationId": operation_id, "summary": summary, **more, "responses": responses}
 
 
 def build(app: Flask) -> dict:
     """Build the document for this app's settings."""
     config = app.config
-    batch = {"type": "array", "minItems": 1, "maxItems": config["MAX_BATCH_SIZE"],
-             "items": {"$ref": "#/components/schemas/ReadingInput"}}  # fmt: skip
-    one_or_batch = {"oneOf": [{"$ref": "#/components/schemas/ReadingInput"}, batch]}
-    form = {
-        "type": "object",
-        "required": ["reading"],
-        "properties": {"reading": {"type": "string", "description": "JSON text: a reading or a batch"}},
-        "additionalProperties": False,
-    }
-    limit = {
-        "type": "integer",
-        "minimum": 1,
-        "maximum": config["MAX_PAGE_SIZE"],
-        "default": config["DEFAULT_PAGE_SIZE"],
-    }
+    page = {"limit": {"maximum": config["MAX_PAGE_SIZE"], "default": config["DEFAULT_PAGE_SIZE"]}}
     gzip_note = "Any body may be sent with Content-Encoding: gzip."
+    reading_input = {"$ref": "#/components/schemas/ReadingInput"}
+    batch = {"type": "array", "minItems": 1, "maxItems": config["MAX_BATCH_SIZE"], "items": reading_input}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -260,50 +284,42 @@ def build(app: Flask) -> dict:
         },
         "servers": [{"url": "/"}],
         "security": [{"apiKey": []}, {"bearer": []}, {}],
+        "tags": [
+            {"name": "readings", "description": "store, list, change, aggregate and export readings"},
+            {"name": "sensors", "description": "what each sensor sent"},
+            {"name": "rules", "description": "alert rules and their history (admin keys)"},
+            {"name": "alerts", "description": "what is firing now"},
+            {"name": "health", "description": "is the service up"},
+        ],
         "paths": {
             "/": {
-                "get": {
-                    "operationId": "health",
-                    "summary": "Health check (pings the database)",
-                    "security": [{}],
-                    "responses": {
+                "get": _operation(
+                    "health",
+                    "health",
+                    "Health check (pings the database)",
+                    {
                         "200": _json(
                             {"$ref": "#/components/schemas/Health"}, "the service and its database are up"
                         ),
                         "429": {"$ref": "#/components/responses/TooMany"},
                         "503": {"$ref": "#/components/responses/Unavailable"},
                     },
-                }
+                    security=[{}],
+                )
             },
             "/readings/": {
-                "get": {
-                    "operationId": "listReadings",
-                    "summary": "List readings, newest first, one keyset page at a time",
-                    "parameters": [
-                        *FILTERS,
-                        _param("limit", limit, "page size"),
-                        {"$ref": "#/components/parameters/cursor"},
-                    ],  # fmt: skip
-                    "responses": {
-                        "200": _json(READINGS, "a page of readings", ("Link",)),
-                        **_errors("BadRequest"),
-                    },
-                },
-                "post": {
-                    "operationId": "createReadings",
-                    "summary": "Store a reading or a batch",
-                    "parameters": [
-                        _param("partial", {"enum": ["true", "false"]}, "store every valid item; 207")
-                    ],
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {"schema": one_or_batch},
-                            "application/x-www-form-urlencoded": {"schema": form},
-                            "multipart/form-data": {"schema": form},
-                        },
-                    },
-                    "responses": {
+                "get": _operation(
+                    "readings",
+                    "listReadings",
+                    "List readings, newest first, one keyset page at a time",
+                    {"200": _json(READINGS, "a page of readings", ("Link",)), **_errors("BadRequest")},
+                    parameters=schemas.parameters(schemas.ListParams, **page),
+                ),
+                "post": _operation(
+                    "readings",
+                    "createReadings",
+                    "Store a reading or a batch",
+                    {
                         "200": _json(
                             READING, "its _id was already stored: the stored reading", ("Location",)
                         ),
@@ -311,15 +327,22 @@ def build(app: Flask) -> dict:
                         "207": _json(
                             {"type": "array", "items": {"$ref": "#/components/schemas/PartialResult"}},
                             "partial=true: one result per item",
-                        ),  # fmt: skip
+                        ),
                         **_errors("BadRequest", "Conflict", "TooLarge", "Unsupported"),
                     },
-                },
-                "delete": {
-                    "operationId": "deleteReadings",
-                    "summary": "Delete readings older than until",
-                    "parameters": [*FILTERS[:3], {**PARAMETERS["until"], "required": True}],
-                    "responses": {
+                    description="A JSON object is one reading, an array a batch (atomic unless partial=true)."
+                    + FORMS,
+                    parameters=schemas.parameters(schemas.PostParams),
+                    requestBody={
+                        "required": True,
+                        "content": {"application/json": {"schema": {"oneOf": [reading_input, batch]}}},
+                    },
+                ),
+                "delete": _operation(
+                    "readings",
+                    "deleteReadings",
+                    "Delete readings older than until",
+                    {
                         "200": _json(
                             {
                                 "type": "object",
@@ -327,134 +350,116 @@ def build(app: Flask) -> dict:
                                 "properties": {"deleted": {"type": "integer"}},
                             },
                             "how many were deleted",
-                        ),  # fmt: skip
+                        ),
                         **_errors("BadRequest"),
                     },
-                },
+                    parameters=schemas.parameters(schemas.DeleteParams),
+                ),
             },
             "/readings/{id}": {
                 "parameters": [{"$ref": "#/components/parameters/id"}],
-                "get": {
-                    "operationId": "getReading",
-                    "summary": "One reading",
-                    "responses": {"200": _json(READING, "the reading"), **_errors("NotFound")},
-                },
-                "put": {
-                    "operationId": "replaceReading",
-                    "summary": "Replace a reading; the id stays",
-                    "requestBody": {
-                        "required": True,
-                        "content": {
-                            "application/json": {"schema": {"$ref": "#/components/schemas/ReadingInput"}}
-                        },
-                    },  # fmt: skip
-                    "responses": {
+                "get": _operation(
+                    "readings",
+                    "getReading",
+                    "One reading",
+                    {"200": _json(READING, "the reading"), **_errors("NotFound")},
+                ),
+                "put": _operation(
+                    "readings",
+                    "replaceReading",
+                    "Replace a reading; the id stays",
+                    {
                         "200": _json(READING, "the stored reading"),
                         **_errors("BadRequest", "NotFound", "TooLarge", "Unsupported"),
-                    },  # fmt: skip
-                },
-                "patch": {
-                    "operationId": "patchReading",
-                    "summary": "Merge top-level fields; null removes one",
-                    "requestBody": {
+                    },
+                    requestBody={
                         "required": True,
-                        "content": {
-                            "application/merge-patch+json": {
-                                "schema": {"type": "object", "propertyNames": {"pattern": FIELD_NAME}}
-                            },
-                            "application/json": {
-                                "schema": {"type": "object", "propertyNames": {"pattern": FIELD_NAME}}
-                            },
-                        },
-                    },  # fmt: skip
-                    "responses": {
+                        "content": {"application/json": {"schema": reading_input}},
+                    },
+                ),
+                "patch": _operation(
+                    "readings",
+                    "patchReading",
+                    "Merge top-level fields; null removes one",
+                    {
                         "200": _json(READING, "the stored reading"),
                         **_errors("BadRequest", "NotFound", "TooLarge", "Unsupported"),
-                    },  # fmt: skip
-                },
-                "delete": {
-                    "operationId": "deleteReading",
-                    "summary": "Delete a reading",
-                    "responses": {"204": {"description": "deleted"}, **_errors("NotFound")},
-                },
+                    },
+                    description="Sent as application/merge-patch+json (RFC 7396) or application/json.",
+                    requestBody={
+                        "required": True,
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/ReadingPatch"}}
+                        },
+                    },
+                ),
+                "delete": _operation(
+                    "readings",
+                    "deleteReading",
+                    "Delete a reading",
+                    {"204": {"description": "deleted"}, **_errors("NotFound")},
+                ),
             },
             "/readings/stats": {
-                "get": {
-                    "operationId": "readingStats",
-                    "summary": "Downsampled statistics of one sensor's numeric field",
-                    "parameters": [
-                        {**PARAMETERS["sensor"], "required": True},
-                        _param(
-                            "interval",
-                            {"type": "string", "pattern": "^[1-9][0-9]{0,8}[smhdw]$"},
-                            "bucket width: 30s, 5m, 1h, 1d, 1w",
-                            required=True,
-                        ),  # fmt: skip
-                        _param(
-                            "field", {"type": "string", "default": "value"}, "numeric field or dotted path"
-                        ),
-                        _param(
-                            "fill", {"enum": ["none", "null"], "default": "none"}, "null: show empty buckets"
-                        ),
-                        *FILTERS[1:],
-                    ],
-                    "responses": {
+                "get": _operation(
+                    "readings",
+                    "readingStats",
+                    "Downsampled statistics of one sensor's numeric field",
+                    {
                         "200": _json({"$ref": "#/components/schemas/Stats"}, "the buckets"),
                         **_errors("BadRequest"),
-                    },  # fmt: skip
-                }
+                    },
+                    parameters=schemas.parameters(schemas.StatsParams),
+                )
             },
             "/readings/export": {
-                "get": {
-                    "operationId": "exportReadings",
-                    "summary": "Every matching reading, oldest first, streamed",
-                    "parameters": [
-                        *FILTERS,
-                        _param("format", {"enum": ["csv", "ndjson"], "default": "csv"}, "file format"),
-                    ],  # fmt: skip
-                    "responses": {
+                "get": _operation(
+                    "readings",
+                    "exportReadings",
+                    "Every matching reading, oldest first, streamed",
+                    {
                         "200": {
                             "description": "the file (Content-Disposition names it)",
                             "content": {
                                 "text/csv": {"schema": {"type": "string"}},
                                 "application/x-ndjson": {"schema": {"type": "string"}},
-                            },  # fmt: skip
+                            },
                         },
                         **_errors("BadRequest"),
                     },
-                }
+                    parameters=schemas.parameters(schemas.ExportParams),
+                )
             },
             "/sensors/": {
-                "get": {
-                    "operationId": "listSensors",
-                    "summary": "Every sensor: count, first, last and latest reading",
-                    "responses": {
+                "get": _operation(
+                    "sensors",
+                    "listSensors",
+                    "Every sensor: count, first, last and latest reading",
+                    {
                         "200": _json(
                             {"type": "array", "items": {"$ref": "#/components/schemas/Sensor"}},
                             "the sensors, by name",
                         ),
                         **_errors("BadRequest"),
-                    },  # fmt: skip
-                }
+                    },
+                )
             },
             "/sensors/{sensor}/latest": {
-                "get": {
-                    "operationId": "latestReading",
-                    "summary": "The newest reading of a sensor",
-                    "parameters": [
+                "get": _operation(
+                    "sensors",
+                    "latestReading",
+                    "The newest reading of a sensor",
+                    {"200": _json(READING, "the newest reading"), **_errors("BadRequest", "NotFound")},
+                    parameters=[
                         _param("sensor", LABEL, "the sensor", required=True, where="path"),
-                        {"$ref": "#/components/parameters/type"},
-                    ],  # fmt: skip
-                    "responses": {
-                        "200": _json(READING, "the newest reading"),
-                        **_errors("BadRequest", "NotFound"),
-                    },
-                }
+                        *schemas.parameters(schemas.TypeParams),
+                    ],
+                )
             },
-            **alerts.paths(_errors, _json, _param),
+            **alerts.paths(_operation, _errors, _json),
         },
         "components": {
-            "schemas": {**SCHEMAS, **alerts.SCHEMAS},
+            "schemas": {**SCHEMAS, **alerts.schemas()},
             "parameters": PARAMETERS,
             "responses": RESPONSES,
             "headers": HEADERS,

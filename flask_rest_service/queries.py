@@ -1,7 +1,9 @@
 """Turn query strings into clean values.
 
-Every endpoint names the parameters it accepts; an unknown or repeated
-parameter, or a malformed value, is a 400 naming it and what it accepts.
+Every endpoint's parameters are a model in ``schemas`` (which the OpenAPI
+document shows); an unknown or repeated parameter, or a malformed value, is
+a 400 naming it and what it accepts. Each value is checked against its
+field's shape, then converted here (timestamps, cursors, durations).
 Values are always literals: nothing here becomes a query operator.
 """
 
@@ -15,7 +17,9 @@ from typing import Any
 
 from bson import ObjectId
 from bson.errors import InvalidId
+from pydantic import ValidationError as PydanticError
 
+from . import schemas
 from .bsonvalues import EPOCH, epoch_millis
 from .errors import ApiError, ValidationError
 from .stores.base import Filters, ListQuery, Position, StatsQuery
@@ -33,13 +37,7 @@ class ExportQuery:
     format: str
 
 
-# --- one value each -------------------------------------------------------
-
-
-def _label(raw: str) -> str:
-    if not raw:
-        raise ValueError("must not be empty")
-    return raw
+# --- one value each: what the schema's shape leaves to say --------------
 
 
 def _when(raw: str) -> datetime:
@@ -49,22 +47,11 @@ def _when(raw: str) -> datetime:
         raise ValueError(OUT_OF_RANGE if str(error) == OUT_OF_RANGE else WHEN) from None
 
 
-def _limit(maximum: int) -> Callable[[str], int]:
-    def parse(raw: str) -> int:
-        if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= maximum:
-            return int(raw)
-        raise ValueError(f"must be an integer from 1 to {maximum}")
-
-    return parse
-
-
-def _choice(*choices: str) -> Callable[[str], str]:
-    def parse(raw: str) -> str:
-        if raw in choices:
-            return raw
-        raise ValueError(f"must be one of: {', '.join(choices)}")
-
-    return parse
+def _limit(raw: str, maximum: int) -> int:
+    # Digits only: int() (and pydantic's lax int) would take "1_0", " 5", "+5" and "5.0".
+    if raw.isascii() and raw.isdigit() and 1 <= int(raw) <= maximum:
+        return int(raw)
+    raise ValueError(f"must be an integer from 1 to {maximum}")
 
 
 def encode_cursor(position: Position) -> str:
@@ -87,31 +74,54 @@ def decode_cursor(token: str) -> Position:
         raise ValueError("not a cursor this service issued; follow the Link header") from None
 
 
-FILTERS = {"sensor": _label, "type": _label, "since": _when, "until": _when}
+# Turning a parameter's text, once its shape is checked, into the value the store takes.
+CONVERT: dict[str, Callable[[str], Any]] = {
+    "since": _when,
+    "until": _when,
+    "cursor": decode_cursor,
+    "field": parse_field_path,
+    "interval": lambda raw: parse_duration(raw) * 1000,  # in milliseconds
+}
+FILTERS = ("sensor", "type", "since", "until")
 
 
 # --- whole query strings -------------------------------------------------
 
 
-def _parse(args, parsers: dict[str, Callable[[str], Any]], required: tuple[str, ...] = ()):
-    """Parse each accepted parameter; return (values, problems so far)."""
+def _parse(args, model: type[schemas.BaseModel], max_limit: int | None = None):
+    """Check each parameter against its field of ``model``; return (values, problems so far)."""
+    fields = model.model_fields
     values: dict[str, Any] = {}
     errors: list = []
     for name in args:
-        if name not in parsers:
-            accepted = f"accepted: {', '.join(parsers)}" if parsers else "this endpoint takes none"
+        if name not in fields:
+            accepted = f"accepted: {', '.join(fields)}" if fields else "this endpoint takes none"
             errors.append({"parameter": name, "detail": f"unknown parameter; {accepted}"})
         elif len(args.getlist(name)) > 1:
             errors.append({"parameter": name, "detail": "given more than once"})
         else:
             try:
-                values[name] = parsers[name](args[name])
+                values[name] = _value(model, name, args[name], max_limit)
             except ValueError as error:
                 errors.append({"parameter": name, "detail": str(error)})
-    errors += [{"parameter": name, "detail": "required"} for name in required if name not in args]
+    errors += [
+        {"parameter": name, "detail": "required"}
+        for name, info in fields.items()
+        if info.is_required() and name not in args
+    ]
     if values.get("since") and values.get("until") and values["since"] >= values["until"]:
         errors.append({"parameter": "until", "detail": "must be later than since"})
     return values, errors
+
+
+def _value(model: type[schemas.BaseModel], name: str, raw: str, max_limit: int | None) -> Any:
+    if name == "limit":  # its maximum is a setting, or the endpoint's
+        return _limit(raw, max_limit)
+    try:
+        schemas.adapter(model, name).validate_python(raw)
+    except PydanticError as error:
+        raise ValueError(schemas.problem(model.model_fields[name], error.errors()[0])) from None
+    return CONVERT[name](raw) if name in CONVERT else raw
 
 
 def _filters(values: dict) -> Filters:
@@ -125,60 +135,54 @@ def _done(errors: list) -> None:
 
 def parse_list_query(args, default_limit: int, max_limit: int) -> ListQuery:
     """Validate the query string of ``GET /readings/``."""
-    values, errors = _parse(args, {**FILTERS, "limit": _limit(max_limit), "cursor": decode_cursor})
+    values, errors = _parse(args, schemas.ListParams, max_limit)
     _done(errors)
     return ListQuery(_filters(values), values.get("limit", default_limit), values.get("cursor"))
 
 
 def parse_export_query(args) -> ExportQuery:
     """Validate the query string of ``GET /readings/export``."""
-    values, errors = _parse(args, {**FILTERS, "format": _choice("csv", "ndjson")})
+    values, errors = _parse(args, schemas.ExportParams)
     _done(errors)
     return ExportQuery(_filters(values), values.get("format", "csv"))
 
 
 def parse_delete_query(args) -> Filters:
     """Validate the query string of ``DELETE /readings/``: ``until`` is required."""
-    values, errors = _parse(args, FILTERS, required=("until",))
+    values, errors = _parse(args, schemas.DeleteParams)
     _done(errors)
     return _filters(values)
 
 
 def parse_post_query(args) -> bool:
     """Validate the query string of ``POST /readings/``; return whether ``partial``."""
-    values, errors = _parse(args, {"partial": _choice("true", "false")})
+    values, errors = _parse(args, schemas.PostParams)
     _done(errors)
     return values.get("partial") == "true"
 
 
 def parse_nothing(args) -> None:
     """Refuse any parameter, for endpoints that take none."""
-    _done(_parse(args, {})[1])
+    _done(_parse(args, schemas.NoParams)[1])
 
 
 def parse_limit(args, default: int, maximum: int) -> int:
     """Validate a query string that may only give ``limit``."""
-    values, errors = _parse(args, {"limit": _limit(maximum)})
+    values, errors = _parse(args, schemas.LimitParams, maximum)
     _done(errors)
     return values.get("limit", default)
 
 
 def parse_type_query(args) -> Filters:
     """Validate a query string that may only narrow by ``type``."""
-    values, errors = _parse(args, {"type": _label})
+    values, errors = _parse(args, schemas.TypeParams)
     _done(errors)
     return _filters(values)
 
 
 def parse_stats_query(args, now: datetime, max_buckets: int) -> StatsQuery:
     """Validate ``GET /readings/stats``; the window defaults to the last 24 hours."""
-    parsers = {
-        **FILTERS,
-        "field": parse_field_path,
-        "interval": lambda raw: parse_duration(raw) * 1000,  # in milliseconds
-        "fill": _choice("none", "null"),
-    }
-    values, errors = _parse(args, parsers, required=("sensor", "interval"))
+    values, errors = _parse(args, schemas.StatsParams)
     _done(errors)
     until = values.get("until", now)
     since = values.get("since", max(until, FIRST_DATE + STATS_WINDOW) - STATS_WINDOW)

@@ -17,10 +17,10 @@ from bson import ObjectId
 from werkzeug.routing import BaseConverter, PathConverter
 from werkzeug.routing import ValidationError as RoutingValidationError
 
+from .bounds import DURATION, DURATION_UNITS, MAX_FIELD_PATH, MAX_LABEL_LENGTH, OBJECT_ID
 from .bsonvalues import EPOCH, INT64_MAX, INT64_MIN, bson_time, epoch_millis
 from .errors import ApiError, ValidationError
 
-MAX_LABEL_LENGTH = 200
 _LABELS = ("sensor", "type")  # fields that must be short strings when present
 _LABEL_PROBLEM = f"must be a string of 1 to {MAX_LABEL_LENGTH} characters"
 # Problems listed in an answer (each counted, only these many listed): a body
@@ -33,15 +33,13 @@ FIRST_DATE, LAST_DATE = datetime(1, 1, 1), datetime(9999, 12, 31, 23, 59, 59, 99
 FIRST_MS, LAST_MS = epoch_millis(FIRST_DATE), epoch_millis(LAST_DATE)
 OUT_OF_RANGE = "out of range: dates run from 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999Z"
 _NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")  # ASCII digits: \d takes any script's
-_HEX24 = re.compile(r"[0-9a-fA-F]{24}")
+_HEX24 = re.compile(OBJECT_ID)
 # 19 digits in a row: maybe an integer past 64 bits, which orjson reads as a double.
 # Found by mapping every ASCII digit to "0" and looking for 19 of them: a
 # regular expression took 1.0 ms for a batch of 1,000 readings, this 0.09 ms.
 _LONG_DIGITS = b"0" * 19
 _DIGITS_AS_ZERO = bytes.maketrans(b"0123456789", b"0" * 10)
-MAX_FIELD_PATH = 200
-_DURATION = re.compile(r"([1-9][0-9]{0,8})([smhdw])")
-DURATION_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_DURATION = re.compile(DURATION)
 
 
 class Problems:

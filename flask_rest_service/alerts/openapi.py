@@ -1,66 +1,56 @@
 """The alerts' part of the OpenAPI document (merged into it by ``openapi.build``)."""
 
-from ..validation import MAX_LABEL_LENGTH
-from .rules import KINDS, MAX_TARGETS, REQUIRED
+from .. import schemas as shapes
+from ..bounds import DURATION, MAX_LABEL_LENGTH, OBJECT_ID, RULE_KINDS, anchored
+from .resources import EVENTS_LIMIT
 
 DATE = {"$ref": "#/components/schemas/Date"}
 MAYBE_DATE = {"oneOf": [DATE, {"type": "null"}]}
 OID = {"$ref": "#/components/schemas/ObjectId"}
 NAME = {"type": "string", "minLength": 1, "maxLength": MAX_LABEL_LENGTH}
-DURATION = {"type": "string", "pattern": "^[1-9][0-9]{0,8}[smhdw]$", "examples": ["10m"]}
+DURATION_SCHEMA = {"type": "string", "pattern": anchored(DURATION), "examples": ["10m"]}
+# A rule as the service answers it: every default applied.
 RULE_FIELDS = {
     "name": NAME,
-    "kind": {"enum": list(KINDS)},
+    "kind": {"enum": list(RULE_KINDS)},
     "sensor": NAME,
     "sensor_prefix": {"type": "string", "maxLength": MAX_LABEL_LENGTH},
-    "field": {"type": "string", "default": "value"},
+    "field": {"type": "string"},
     "above": {"type": "number"},
     "below": {"type": "number"},
-    "hysteresis": {"type": "number", "minimum": 0, "default": 0},
-    "enabled": {"type": "boolean", "default": True},
+    "hysteresis": {"type": "number", "minimum": 0},
+    "enabled": {"type": "boolean"},
+}
+RULE_EXAMPLE = {
+    "name": "greenhouse too cold",
+    "kind": "threshold",
+    "sensor": "greenhouse",
+    "below": 5,
+    "for": "10m",
+    "notify": ["https://hooks.example.com/readings"],
 }
 
-INPUT_FIELDS = {
-    **RULE_FIELDS,
-    "for": DURATION,
-    "notify": {
-        "type": "array",
-        "maxItems": MAX_TARGETS,
-        "items": {"type": "string"},
-        "description": "https:// webhooks (signed) or Apprise URLs",
-    },
-}
+
+def schemas() -> dict:
+    """The alerts' components: the rule bodies from their schema, the answers."""
+    rule_input = {**shapes.component(shapes.RuleInput), "examples": [RULE_EXAMPLE]}
+    patch = {key: value for key, value in rule_input.items() if key != "required"}
+    patch["description"] = "The fields to change; null puts one back to its default (for: at once)"
+    return {
+        "RuleInput": rule_input,
+        "RulePatch": {**patch, "examples": [{"below": 3, "for": None}]},
+        **SCHEMAS,
+    }
+
 
 SCHEMAS = {
-    "RuleInput": {
-        "type": "object",
-        "description": (
-            "threshold: sensor or sensor_prefix, above or below, for, hysteresis; quiet: for. "
-            "null is a field not given: in a PATCH it puts the field back to its default (for: at once)"
-        ),
-        "properties": {
-            name: schema if name in REQUIRED else {"oneOf": [schema, {"type": "null"}]}
-            for name, schema in INPUT_FIELDS.items()
-        },
-        "additionalProperties": False,
-        "examples": [
-            {
-                "name": "greenhouse too cold",
-                "kind": "threshold",
-                "sensor": "greenhouse",
-                "below": 5,
-                "for": "10m",
-                "notify": ["https://hooks.example.com/readings"],
-            }
-        ],
-    },  # fmt: skip
     "Rule": {
         "type": "object",
         "required": ["_id", "name", "kind", "for", "condition", "notify", "enabled", "created", "updated"],
         "properties": {
             "_id": OID,
             **RULE_FIELDS,
-            "for": {"oneOf": [DURATION, {"type": "null"}]},
+            "for": {"oneOf": [DURATION_SCHEMA, {"type": "null"}]},
             "condition": {"type": "string", "examples": ["value below 5 for 10m"]},
             "notify": {
                 "type": "array",
@@ -109,7 +99,7 @@ SCHEMAS = {
                 "properties": {
                     "_id": OID,
                     "name": {"type": "string"},
-                    "kind": {"enum": list(KINDS)},
+                    "kind": {"enum": list(RULE_KINDS)},
                     "condition": {"type": "string"},
                     "field": {"type": "string"},
                     "above": {"type": "number", "description": "a threshold's limit, to draw"},
@@ -125,90 +115,92 @@ SCHEMAS = {
 }
 
 
-def paths(errors, json, param) -> dict:
-    """The alert paths, built with the document's own helpers (``openapi._errors``, ``_json``, ``_param``)."""
+def paths(operation, errors, json) -> dict:
+    """The alert paths, built with the document's helpers (``openapi._operation``, ``_errors``, ``_json``)."""
     rule = {"$ref": "#/components/schemas/Rule"}
-    rule_input = {"$ref": "#/components/schemas/RuleInput"}
-    rule_id = param(
-        "id", {"type": "string", "pattern": "^[0-9a-fA-F]{24}$"}, "the rule's id", required=True, where="path"
-    )
+    rule_id = {
+        "name": "id",
+        "in": "path",
+        "required": True,
+        "description": "the rule's id",
+        "schema": {"type": "string", "pattern": anchored(OBJECT_ID)},
+    }
     admin = "Needs an admin key."
+    events = {"limit": {"maximum": EVENTS_LIMIT, "default": EVENTS_LIMIT}}
     return {
         "/rules/": {
-            "get": {
-                "operationId": "listRules",
-                "summary": "Every alert rule, oldest first. " + admin,
-                "responses": {
-                    "200": json({"type": "array", "items": rule}, "the rules"),
-                    **errors("BadRequest"),
+            "get": operation(
+                "rules",
+                "listRules",
+                "Every alert rule, oldest first. " + admin,
+                {"200": json({"type": "array", "items": rule}, "the rules"), **errors("BadRequest")},
+            ),
+            "post": operation(
+                "rules",
+                "createRule",
+                "Make an alert rule; its webhook secret is in the answer, once. " + admin,
+                {"201": json(rule, "made", ("Location",)), **errors("BadRequest", "TooLarge", "Unsupported")},
+                requestBody={
+                    "required": True,
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RuleInput"}}},
                 },
-            },
-            "post": {
-                "operationId": "createRule",
-                "summary": "Make an alert rule; its webhook secret is in the answer, once. " + admin,
-                "requestBody": {"required": True, "content": {"application/json": {"schema": rule_input}}},
-                "responses": {
-                    "201": json(rule, "made", ("Location",)),
-                    **errors("BadRequest", "TooLarge", "Unsupported"),
-                },
-            },
+            ),
         },
         "/rules/{id}": {
             "parameters": [rule_id],
-            "get": {
-                "operationId": "getRule",
-                "summary": "One alert rule. " + admin,
-                "responses": {"200": json(rule, "the rule"), **errors("NotFound")},
-            },
-            "patch": {
-                "operationId": "patchRule",
-                "summary": "Change some of a rule's fields (notify, if given, is replaced). " + admin,
-                "requestBody": {
-                    "required": True,
-                    "content": {
-                        "application/json": {"schema": rule_input},
-                        "application/merge-patch+json": {"schema": rule_input},
-                    },
-                },  # fmt: skip
-                "responses": {
+            "get": operation(
+                "rules",
+                "getRule",
+                "One alert rule. " + admin,
+                {"200": json(rule, "the rule"), **errors("NotFound")},
+            ),
+            "patch": operation(
+                "rules",
+                "patchRule",
+                "Change some of a rule's fields (notify, if given, is replaced). " + admin,
+                {
                     "200": json(rule, "the changed rule"),
                     **errors("BadRequest", "NotFound", "TooLarge", "Unsupported"),
                 },
-            },
-            "delete": {
-                "operationId": "deleteRule",
-                "summary": "Delete a rule with its states and history. " + admin,
-                "responses": {"204": {"description": "deleted"}, **errors("NotFound")},
-            },
+                description="Sent as application/merge-patch+json (RFC 7396) or application/json.",
+                requestBody={
+                    "required": True,
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RulePatch"}}},
+                },
+            ),
+            "delete": operation(
+                "rules",
+                "deleteRule",
+                "Delete a rule with its states and history. " + admin,
+                {"204": {"description": "deleted"}, **errors("NotFound")},
+            ),
         },
         "/rules/{id}/events": {
             "parameters": [rule_id],
-            "get": {
-                "operationId": "ruleEvents",
-                "summary": "A rule's transitions, newest first, and how each notification went. " + admin,
-                "parameters": [
-                    param(
-                        "limit", {"type": "integer", "minimum": 1, "maximum": 100, "default": 100}, "how many"
-                    )
-                ],
-                "responses": {
+            "get": operation(
+                "rules",
+                "ruleEvents",
+                "A rule's transitions, newest first, and how each notification went. " + admin,
+                {
                     "200": json(
                         {"type": "array", "items": {"$ref": "#/components/schemas/AlertEvent"}}, "the events"
                     ),
                     **errors("BadRequest", "NotFound"),
                 },
-            },
+                parameters=shapes.parameters(shapes.LimitParams, **events),
+            ),
         },
         "/alerts/": {
-            "get": {
-                "operationId": "listAlerts",
-                "summary": "Every rule and sensor that is firing or pending, firing first",
-                "responses": {
+            "get": operation(
+                "alerts",
+                "listAlerts",
+                "Every rule and sensor that is firing or pending, firing first",
+                {
                     "200": json(
                         {"type": "array", "items": {"$ref": "#/components/schemas/Alert"}}, "the alerts now"
                     ),
                     **errors("BadRequest"),
                 },
-            }
+            )
         },
     }

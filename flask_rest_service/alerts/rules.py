@@ -19,28 +19,19 @@ are webhooks the service signs itself; any other URL is Apprise's
 from typing import Any
 
 from .. import validation
+from ..bounds import DURATION_UNITS, MAX_LABEL_LENGTH, MAX_RULE_DURATION_SECONDS, MAX_TARGETS, RULE_KINDS
 from ..bsonvalues import INT64_MAX, INT64_MIN, is_number
 from ..errors import ValidationError
-from ..validation import DURATION_UNITS, MAX_LABEL_LENGTH, Problems
+from ..schemas import required_rule_fields, rule_fields
+from ..validation import Problems
 from . import targets
 
-KINDS = ("threshold", "quiet")
-FIELDS = {
-    "name",
-    "kind",
-    "sensor",
-    "sensor_prefix",
-    "field",
-    "above",
-    "below",
-    "for",
-    "hysteresis",
-    "notify",
-    "enabled",
-}
-REQUIRED = ("name", "kind")  # every other field has a default, or null (either of a pair)
-MAX_DURATION_SECONDS = 366 * 86400
-MAX_TARGETS = 10
+# The fields, kinds and limits are the schema's (schemas.RuleInput, which the
+# OpenAPI document shows); what one field says about another is checked here.
+KINDS = RULE_KINDS
+FIELDS = set(rule_fields())
+REQUIRED = required_rule_fields()  # every other field has a default, or null (either of a pair)
+MAX_DURATION_SECONDS = MAX_RULE_DURATION_SECONDS
 # What a rule watches and when it fires: changing any of it starts its alerts afresh.
 CONDITION = ("kind", "sensor", "sensor_prefix", "field", "above", "below", "for_seconds", "hysteresis")
 
