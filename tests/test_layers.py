@@ -15,6 +15,7 @@ VALUES, STORES, SERVICES, WEB = range(4)
 LAYERS = {
     "bsonvalues": VALUES,
     "extjson": VALUES,
+    "bounds": VALUES,  # the limits and patterns, declared once
     "stores": STORES,
     "alerts.rules": SERVICES,  # domain: a rule's fields and checks
     "alerts.targets": SERVICES,
@@ -30,6 +31,7 @@ LAYERS = {
     "maintenance": SERVICES,
     "migrate": SERVICES,
     "queries": SERVICES,
+    "schemas": SERVICES,  # query strings and rule bodies, declared once (pydantic)
     "validation": SERVICES,
     "alerts.resources": WEB,
     "alerts.openapi": WEB,
