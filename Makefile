@@ -34,12 +34,14 @@ bench: $(VENV)/.dev-installed
 	cd bench && ../$(BIN)/python run.py $(BENCH_ARGS)
 
 # The locked dependencies (hash-checked), then the service itself: editable, so
-# that .venv/bin/readings runs this checkout and keeps its data in ./instance.
+# that .venv/bin/readings runs this checkout and keeps its data in ./instance
+# (without setuptools' warning that this folder's package is the one imported:
+# that is the point).
 $(VENV)/.run-installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.txt
-	$(BIN)/python -m pip install --quiet --no-deps --editable .
+	PYTHONWARNINGS=ignore::UserWarning $(BIN)/python -m pip install --quiet --no-deps --editable .
 	touch $@
 
 $(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.run-installed
