@@ -12,7 +12,7 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-from conftest import ROOT, ROOT_ENV
+from conftest import ROOT, ROOT_ENV, close_app
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
@@ -152,7 +152,10 @@ def test_readings_runs_the_commands_on_the_configured_store(tmp_path):
     listed = readings("keys", "list", folder=tmp_path)
     assert listed.stdout.startswith("kitchen-pi\twrite\t")
     app = create_app({"SQLITE_PATH": str(tmp_path / "readings.sqlite3")})
-    assert [key["name"] for key in app.extensions["keys"].list()] == ["kitchen-pi"]
+    try:
+        assert [key["name"] for key in app.extensions["keys"].list()] == ["kitchen-pi"]
+    finally:
+        close_app(app)
 
 
 # -- the lock files ------------------------------------------------------------------------------
