@@ -1,11 +1,12 @@
 # make run:  install the service into .venv and start it (embedded store unless MONGO_URL is set)
 # make test: install the service and its test tools into .venv, lint, and run the tests
 # make fuzz: the property tests' open-ended search (random, 10x the examples; about 5 minutes)
+# make lock: compile requirements.txt and requirements-dev.txt (pinned, hashed) from pyproject.toml
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test fuzz lint bench clean
+.PHONY: run test fuzz lint lock bench clean
 
 # The Procfile's own web line, as Heroku runs it (gunicorn reads gunicorn.conf.py).
 run: $(VENV)/.run-installed
@@ -32,15 +33,29 @@ bench: $(VENV)/.dev-installed
 	command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -qq wrk >/dev/null; } || echo "no wrk: using bench/loadgen.py"
 	cd bench && ../$(BIN)/python run.py $(BENCH_ARGS)
 
-$(VENV)/.run-installed: requirements.txt
+# The locked dependencies (hash-checked), then the service itself: editable, so
+# that .venv/bin/readings runs this checkout and keeps its data in ./instance
+# (without setuptools' warning that this folder's package is the one imported:
+# that is the point).
+$(VENV)/.run-installed: requirements.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.txt
+	PYTHONWARNINGS=ignore::UserWarning $(BIN)/python -m pip install --quiet --no-deps --editable .
 	touch $@
 
-$(VENV)/.dev-installed: requirements.txt requirements-dev.txt $(VENV)/.run-installed
-	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+$(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.run-installed
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.txt
 	touch $@
+
+# After changing a dependency in pyproject.toml: versions already locked stay
+# (LOCK_ARGS=--upgrade, or --upgrade-package NAME, to move them). The lock holds
+# every platform's and Python's (3.11 and later) wheels; the dev lock pins the
+# runtime packages exactly as requirements.txt does.
+LOCK := $(BIN)/uv pip compile pyproject.toml --quiet --universal --generate-hashes --custom-compile-command "make lock" $(LOCK_ARGS)
+lock: $(VENV)/.dev-installed
+	$(LOCK) --extra redis -o requirements.txt
+	$(LOCK) --extra redis --extra test --extra dev -c requirements.txt -o requirements-dev.txt
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .ruff_cache build dist *.egg-info
