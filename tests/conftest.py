@@ -50,6 +50,8 @@ hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 TEST_MONGO_URL = os.environ.get("TEST_MONGO_URL")
 STORES = ["sqlite", "mongomock", *(["mongodb"] if TEST_MONGO_URL else [])]
 ROOT = Path(__file__).resolve().parent.parent
+# The running Python's own commands (gunicorn, flask, honcho): its environment's, wherever that is.
+BIN = Path(sys.executable).parent
 # The environment for subprocesses: the tests' own, cleaned (isolation.py), without the test server.
 ROOT_ENV = {k: v for k, v in os.environ.items() if k != "TEST_MONGO_URL"}
 
