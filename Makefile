@@ -1,12 +1,13 @@
 # make run:  install the service into .venv and start it (embedded store unless MONGO_URL is set)
-# make test: install the service and its test tools into .venv, lint, and run the tests
+# make test: install the service and its test tools into .venv, lint, and run every test (as CI does)
+# make test-fast: the same without the e2e and slow tests (real processes, a browser): under a minute
 # make fuzz: the property tests' open-ended search (random, 10x the examples; about 5 minutes)
 # make lock: compile requirements.txt and requirements-dev.txt (pinned, hashed) from pyproject.toml
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test fuzz lint lock bench clean
+.PHONY: run test test-fast fuzz lint lock bench clean
 
 # The Procfile's own web line, as Heroku runs it (gunicorn reads gunicorn.conf.py).
 run: $(VENV)/.run-installed
@@ -14,6 +15,11 @@ run: $(VENV)/.run-installed
 
 test: $(VENV)/.dev-installed lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The markers are registered in pyproject.toml: e2e starts gunicorn, Chromium
+# or redis-server; slow takes over about two seconds by itself.
+test-fast: $(VENV)/.dev-installed lint
+	$(BIN)/python -m pytest -m "not e2e and not slow" $(PYTEST_ARGS)
 
 # The property tests and schemathesis, random rather than derandomized as in
 # make test, with FUZZ_SCALE (10) times the examples: about 5 minutes on two

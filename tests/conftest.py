@@ -9,8 +9,9 @@ afterwards. The database state is read back through the store's own
 interface (``readings``), so one assertion holds on every engine.
 
 No test depends on what the caller exported: every variable the service
-reads is removed from the environment of the tests and of the processes
-they start.
+reads, every proxy variable and Flask's own are removed from the
+environment of the tests and of the processes they start, before the
+service is imported (``isolation.py`` says why then).
 
 The property tests (Hypothesis, schemathesis) are deterministic unless asked
 otherwise: ``HYPOTHESIS_PROFILE`` picks Hypothesis' built-in ``ci`` profile
@@ -32,13 +33,14 @@ import weakref
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import isolation  # noqa: F401 (first: it cleans the environment before the service is imported)
 import mongomock
 import pymongo
 import pytest
 from hypothesis import settings as hypothesis_settings
 
 from flask_rest_service import create_app, maintenance
-from flask_rest_service.config import VARIABLES, from_env
+from flask_rest_service.config import from_env
 from flask_rest_service.stores.base import Filters
 
 # make fuzz: ten times the examples of make test (Hypothesis' default of 100, and
@@ -51,15 +53,10 @@ hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 TEST_MONGO_URL = os.environ.get("TEST_MONGO_URL")
 STORES = ["sqlite", "mongomock", *(["mongodb"] if TEST_MONGO_URL else [])]
 ROOT = Path(__file__).resolve().parent.parent
-# The environment for subprocesses: nothing the service reads leaks in from outside.
-ROOT_ENV = {k: v for k, v in os.environ.items() if k not in VARIABLES and k != "TEST_MONGO_URL"}
-
-
-@pytest.fixture(autouse=True)
-def clean_environment(monkeypatch):
-    """Run every test as if the caller had exported none of the service's settings."""
-    for name in VARIABLES:
-        monkeypatch.delenv(name, raising=False)
+# The running Python's own commands (gunicorn, flask, honcho): its environment's, wherever that is.
+BIN = Path(sys.executable).parent
+# The environment for subprocesses: the tests' own, cleaned (isolation.py), without the test server.
+ROOT_ENV = {k: v for k, v in os.environ.items() if k != "TEST_MONGO_URL"}
 
 
 def examples(wanted: int) -> int:

@@ -758,6 +758,7 @@ def test_a_rule_made_by_another_process_is_seen_once_the_cache_expires(app_facto
     assert first.test_client().get("/alerts/").json[0]["state"] == "firing"
 
 
+@pytest.mark.slow
 def test_a_rule_made_while_another_thread_reads_the_rules_is_used_next(app, client, receiver, monkeypatch):
     # gthread: one thread reads the rules (from before the change) while another
     # makes a rule; the rule must not wait for the cache to expire.

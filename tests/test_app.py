@@ -1,14 +1,16 @@
 """The package, the factory and the process settings."""
 
 import pytest
-from conftest import ROOT, run_python
+from conftest import BIN, ROOT, run_python
 
 
+@pytest.mark.e2e
 def test_importing_the_package_builds_no_app():
     result = run_python("import flask_rest_service as m; print('app' in vars(m))")
     assert result.stdout == "False\n"
 
 
+@pytest.mark.e2e
 def test_procfile_target_is_built_on_first_use_even_with_the_database_away(dead_port):
     code = "import flask_rest_service as m; m.serve(m.app); print(m.app.extensions['store'].kind, m.app is m.app)"
     uri = f"mongodb://127.0.0.1:{dead_port}/plant"
@@ -19,6 +21,7 @@ def test_procfile_target_is_built_on_first_use_even_with_the_database_away(dead_
     assert "could not check API keys (ServerSelectionTimeoutError)" in result.stderr
 
 
+@pytest.mark.e2e
 def test_serving_says_which_store_holds_the_readings(tmp_path):
     path = tmp_path / "data" / "r.sqlite3"
     result = run_python("import flask_rest_service as m; m.serve(m.app)", SQLITE_PATH=str(path))
@@ -33,6 +36,7 @@ def test_sqlite_file_is_in_the_instance_folder_by_default():
     assert app.config["SQLITE_PATH"] == str(ROOT / "instance" / "readings.sqlite3")
 
 
+@pytest.mark.e2e
 def test_heroku_without_mongodb_refuses_to_start():
     result = run_python("import flask_rest_service as m; m.app", check=False, DYNO="web.1")
     assert result.returncode == 1
@@ -45,18 +49,20 @@ def test_procfile_runs_gunicorn_on_the_package():
 
 def gunicorn_settings(**environ) -> dict[str, str]:
     """gunicorn's own resolved settings for the Procfile's command (--print-config)."""
-    command = f"{ROOT / '.venv' / 'bin' / 'gunicorn'} --print-config flask_rest_service:app"
+    command = f"{BIN / 'gunicorn'} --print-config flask_rest_service:app"
     out = run_python(f"import os; os.system({command!r})", **environ).stdout
     pairs = (line.split(" = ", 1) for line in out.splitlines() if " = " in line)
     return {name.strip(): value.strip() for name, value in pairs}
 
 
+@pytest.mark.e2e
 def test_gunicorn_runs_two_workers_of_threads_on_any_store_unless_told():
     settings = gunicorn_settings(PORT="8123")
     assert (settings["workers"], settings["worker_class"], settings["threads"]) == ("2", "gthread", "32")
     assert gunicorn_settings(WEB_CONCURRENCY="4")["workers"] == "4"
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize(
     ("environ", "bind"),
     [
@@ -72,6 +78,7 @@ def test_gunicorn_listens_on_loopback_unless_told_or_on_heroku(environ, bind):
     assert gunicorn_settings(**environ)["bind"] == bind
 
 
+@pytest.mark.e2e
 def test_gunicorn_fits_herokus_limits():
     # Heroku's router drops a request after 30 s and kills a dyno 30 s after SIGTERM.
     settings = gunicorn_settings(PORT="5000")
@@ -79,6 +86,7 @@ def test_gunicorn_fits_herokus_limits():
     assert settings["accesslog"] == "None"  # the service logs each request itself
 
 
+@pytest.mark.e2e
 def test_forwarded_headers_are_trusted_from_herokus_router_only_on_heroku():
     here = gunicorn_settings()
     assert here["forwarded_allow_ips"] == "['127.0.0.1', '::1']"  # a proxy on loopback, as gunicorn defaults

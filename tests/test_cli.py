@@ -4,7 +4,7 @@ import re
 import subprocess
 
 import pytest
-from conftest import ROOT, ROOT_ENV, run_python
+from conftest import BIN, ROOT, ROOT_ENV, run_python
 
 
 def test_create_list_revoke(app):
@@ -52,27 +52,31 @@ def test_bad_scope_is_refused(app):
 SERVE = "import flask_rest_service as m; m.serve(m.app)"
 
 
+@pytest.mark.e2e
 def test_serving_warns_when_open():
     result = run_python(SERVE)
     assert "OPEN MODE: no API key exists" in result.stderr
 
 
+@pytest.mark.e2e
 def test_serving_refuses_to_start_when_keys_are_required_and_none_exist():
     result = run_python(SERVE, check=False, REQUIRE_API_KEYS="1")
     assert result.returncode == 1
     assert "StartupRefused: REQUIRE_API_KEYS is set and no API key exists" in result.stderr
 
 
+@pytest.mark.e2e
 def test_serving_starts_with_required_keys_from_the_environment():
     result = run_python(SERVE, REQUIRE_API_KEYS="1", API_KEYS="a:admin:" + "k" * 24)
     assert "OPEN MODE" not in result.stderr
 
 
 def flask(*args, **environ):
-    command = [str(ROOT / ".venv" / "bin" / "flask"), "--app", "flask_rest_service", *args]
+    command = [str(BIN / "flask"), "--app", "flask_rest_service", *args]
     return subprocess.run(command, cwd=ROOT, env={**ROOT_ENV, **environ}, capture_output=True, text=True)
 
 
+@pytest.mark.e2e
 def test_the_cli_makes_the_first_key_and_runs_the_release_step_when_keys_are_required(tmp_path):
     # The CLI is how the first key is made: it must run where the server would refuse to.
     environ = {"REQUIRE_API_KEYS": "1", "SQLITE_PATH": str(tmp_path / "r.sqlite3")}

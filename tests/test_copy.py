@@ -41,6 +41,7 @@ def sensors(app, key):
     return [{name: value for name, value in entry.items() if name != "reported"} for entry in response.json]
 
 
+@pytest.mark.slow
 def test_sqlite_to_mongodb_and_back_keeps_everything(sqlite_app, mongo, tmp_path, request):
     key = sqlite_app.extensions["keys"].create("pi", "write")
     admin = sqlite_app.extensions["keys"].create("me", "admin")
@@ -338,6 +339,7 @@ def test_a_rule_the_target_holds_with_other_content_is_a_conflict(sqlite_app, ta
     assert target.extensions["store"].readings.count() == 0
 
 
+@pytest.mark.slow
 def test_a_rule_and_keys_copied_before_are_no_conflict_on_either_engine(sqlite_app, mongo, tmp_path, request):
     admin = sqlite_app.extensions["keys"].create("me", "admin")
     made = sqlite_app.test_client().post("/rules/", json=RULE, headers={"X-API-Key": admin})

@@ -3,7 +3,9 @@
 Readings and alert rules are made through the API, the page is opened as a
 person would, and what it shows is checked: the overview (each sensor's
 state, firing first, and its day as a sparkline), a sensor's chart with its
-alerts drawn, a refresh, the key prompt, a download. Screenshots go to
+alerts drawn, a refresh, the key prompt, a download. On one store, SQLite:
+the page shows what the API answers, and the API's own tests check those
+answers on every store. Screenshots go to
 test-artifacts/; test-artifacts/dashboard-readme.png is docs/dashboard.md's
 docs/dashboard.png.
 
@@ -26,7 +28,10 @@ from werkzeug.serving import make_server
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 ARTIFACTS = ROOT / "test-artifacts"
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (.ci/run installs it)")
+pytestmark = [
+    pytest.mark.skipif(CHROMIUM is None, reason="Chromium is not installed (.ci/run installs it)"),
+    pytest.mark.e2e,
+]
 # As root, with this machine's closed network: no sandbox, no background traffic.
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]  # fmt: skip
@@ -48,6 +53,13 @@ def test_page_is_served_without_a_key_and_without_a_cdn(app_factory):
             assert response.status_code == 200
 
 
+@pytest.fixture
+def store_kind():
+    """One store (SQLite) for the page: it shows what the API answers, and the API tests check
+    those answers on every store; a browser test takes seconds, and each store would double it."""
+    return "sqlite"
+
+
 @pytest.fixture(scope="module")
 def browser():
     playwright = pytest.importorskip("playwright.sync_api")
@@ -66,7 +78,8 @@ def serve(app_factory):
         settings = {"AUTH_CACHE_SECONDS": 0, "DASHBOARD_REFRESH_SECONDS": 1, "RATE_LIMIT": None, **config}
         app = app_factory(**settings)
         server = make_server("127.0.0.1", 0, app, threaded=True)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        # It looks for shutdown() every poll_interval: 0.5 s by default, the most of a short test.
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
         servers.append(server)
         return app, f"http://127.0.0.1:{server.server_port}"
 

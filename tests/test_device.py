@@ -24,7 +24,8 @@ def served(app_factory):
         encodings = []
         app.before_request(lambda: encodings.append(request.headers.get("Content-Encoding")))
         server = make_server("127.0.0.1", 0, app, threaded=False)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        # It looks for shutdown() every poll_interval: 0.5 s by default, the most of a short test.
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True).start()
         servers.append(server)
         return f"http://127.0.0.1:{server.server_port}", app, encodings
 
@@ -148,6 +149,7 @@ def test_object_ids_are_valid_and_unique():
     assert all(ObjectId.is_valid(oid) for oid in ids)
 
 
+@pytest.mark.e2e
 def test_the_script_runs_with_only_the_standard_library(served, tmp_path):
     url, app, _ = served()
     code = (

@@ -7,9 +7,10 @@ import sys
 import time
 
 import pytest
-from conftest import ROOT, ROOT_ENV, close_app, make_app
+from conftest import BIN, ROOT, ROOT_ENV, close_app, make_app
 from webserver import Web, call
 
+pytestmark = pytest.mark.e2e
 WRITERS, EACH = 4, 100
 
 
@@ -97,7 +98,7 @@ def test_a_key_made_with_the_cli_is_honoured_by_the_running_server(path):
     try:
         assert call(web.base + "/readings/")[0] == 200  # open: no key yet
         made = subprocess.run(
-            [str(ROOT / ".venv" / "bin" / "flask"), "--app", "flask_rest_service", "keys", "create", "pi", "--scope", "read"],
+            [str(BIN / "flask"), "--app", "flask_rest_service", "keys", "create", "pi", "--scope", "read"],
             cwd=ROOT, env={**ROOT_ENV, "SQLITE_PATH": path}, capture_output=True, text=True, check=True,
         )  # fmt: skip
         key = made.stdout.splitlines()[-1]
@@ -111,7 +112,7 @@ def test_a_key_made_with_the_cli_is_honoured_by_the_running_server(path):
 def test_gunicorn_stops_and_says_why_when_keys_are_required_and_none_exist(path):
     # Before: each worker exited with SystemExit and gunicorn started another,
     # about 8 a second, accepting connections it never answered.
-    env = {**ROOT_ENV, "PATH": f"{ROOT / '.venv' / 'bin'}:{ROOT_ENV.get('PATH', '')}", "SQLITE_PATH": path,
+    env = {**ROOT_ENV, "PATH": f"{BIN}:{ROOT_ENV.get('PATH', '')}", "SQLITE_PATH": path,
            "REQUIRE_API_KEYS": "1", "PORT": "0", "WEB_CONCURRENCY": "2"}  # fmt: skip
     server = subprocess.run(
         ["gunicorn", "flask_rest_service:app"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60

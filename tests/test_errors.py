@@ -99,6 +99,7 @@ def test_unexpected_error_is_a_json_500_that_reveals_nothing(app, client, caplog
         ("delete", "/readings/65f0000000000000000000aa", None),
     ],
 )
+@pytest.mark.e2e  # the real driver waiting out its timeout on loopback
 def test_unreachable_database_gives_503_with_retry_after(down_app, method, url, body):
     response = getattr(down_app.test_client(), method)(url, json=body)
     assert response.status_code == 503

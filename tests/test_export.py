@@ -101,6 +101,7 @@ def test_bad_export_parameters_get_400(client, query, errors):
     assert response.json["errors"] == errors
 
 
+@pytest.mark.e2e  # the real driver waiting out its timeout on loopback
 def test_database_outage_is_a_503_not_a_truncated_file(down_app):
     response = down_app.test_client().get("/readings/export")
     assert response.status_code == 503
@@ -281,6 +282,7 @@ def one_row_at_a_time(docs: list[dict]) -> bytes:
     return out.getvalue().encode()
 
 
+@pytest.mark.slow
 @settings(max_examples=examples(400), deadline=None)
 @given(readings_lists())
 def test_csv_is_each_value_written_as_cell_writes_it_a_row_at_a_time(docs):

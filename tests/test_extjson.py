@@ -151,6 +151,7 @@ documents = st.fixed_dictionaries(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=examples(300), deadline=None)
 @given(st.lists(documents, max_size=6))
 def test_any_list_of_documents_reads_back_as_json_util_writes_it(docs):

@@ -1,5 +1,6 @@
 """GET /: the health check, up and down."""
 
+import pytest
 from conftest import problem_body
 
 from flask_rest_service import __version__
@@ -25,6 +26,7 @@ def test_health_reports_ok_store_database_and_version(app, client, store_kind):
     }
 
 
+@pytest.mark.e2e  # the real driver waiting out its timeout on loopback
 def test_unreachable_database_gives_503_without_leaking_the_uri(app_factory, dead_port):
     uri = f"mongodb://sensor:s3cret@127.0.0.1:{dead_port}/plant?authSource=admin"
     app = app_factory(

@@ -26,6 +26,8 @@ WRITE_CONCERN_ERROR = {
     "errInfo": {"wtimeout": True},
 }
 BUDGET_MS = 600  # MONGO_REQUEST_TIMEOUT_MS in these tests
+# The real driver over loopback; and mockupdb takes a second to stop its server (it polls for connections).
+pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture

@@ -198,6 +198,7 @@ def _conformance(kind: str):
     schema = schemathesis.openapi.from_wsgi("/openapi.json", module_app(kind, RATE_LIMIT=None))
     schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE])
 
+    @pytest.mark.slow
     @schema.parametrize()
     @settings(max_examples=examples(25), deadline=None, suppress_health_check=list(HealthCheck))
     def test(case):

@@ -51,7 +51,14 @@ def dropping_port():
 UNREACHABLE = "the database cannot be reached; try again shortly"
 
 
-@pytest.fixture(params=["mongodb, nothing listens", "mongodb, connections dropped", "sqlite, not a database"])
+@pytest.fixture(
+    params=[
+        # the real driver waiting out its timeouts on loopback
+        pytest.param("mongodb, nothing listens", marks=pytest.mark.e2e),
+        pytest.param("mongodb, connections dropped", marks=pytest.mark.e2e),
+        "sqlite, not a database",
+    ]
+)
 def outage_app(request, tmp_path, dead_port, dropping_port):
     if request.param.startswith("mongodb"):
         port = dead_port if request.param.endswith("nothing listens") else dropping_port

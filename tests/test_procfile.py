@@ -34,6 +34,7 @@ def web(tmp_path):
     assert "Booting worker" in server.stop()
 
 
+@pytest.mark.e2e
 def test_web_process_serves_health_and_a_round_trip(web):
     web = web.base
     status, health = call(web + "/")
@@ -48,6 +49,7 @@ def test_web_process_serves_health_and_a_round_trip(web):
     assert page == [created]
 
 
+@pytest.mark.e2e
 def test_web_process_logs_one_line_per_request(web):
     call(web.base + "/readings/?limit=1", headers={"X-Request-ID": "one-line-check"})
     lines = [line for line in web.stop().splitlines() if "one-line-check" in line]
@@ -55,6 +57,7 @@ def test_web_process_logs_one_line_per_request(web):
     assert "request_id=one-line-check method=GET path=/readings/ status=200" in lines[0]
 
 
+@pytest.mark.e2e
 def test_two_services_of_one_user_do_not_share_a_control_socket(tmp_path):
     # gunicorn 23+ puts one control socket at ~/.gunicorn/gunicorn.ctl for every
     # gunicorn of the user: two services on one Pi took it from each other.

@@ -151,6 +151,7 @@ EDGE_QUERIES = [
 ]  # fmt: skip
 
 
+@pytest.mark.slow
 @FAST
 @given(
     method=st.sampled_from(METHODS),
@@ -165,6 +166,7 @@ def test_json_bodies(app, method, path, body, query, header):
     call(app, method, path, query, header, data=json.dumps(body))
 
 
+@pytest.mark.slow
 @FAST
 @given(
     reading=st.one_of(json_values, st.text(max_size=30)),
@@ -182,6 +184,7 @@ part_params = st.one_of(
 part_contents = st.one_of(st.binary(max_size=30), json_values.map(lambda value: json.dumps(value).encode()))
 
 
+@pytest.mark.slow
 @FAST
 @given(parts=st.lists(st.tuples(part_params, part_contents), max_size=3))
 # Issue 17: a part without a name beside an unknown field was a 500 (None sorted with the names).
@@ -197,6 +200,7 @@ def test_multipart_bodies(app, parts):
     )
 
 
+@pytest.mark.slow
 @FAST
 @given(
     path=st.sampled_from(PATHS),
@@ -209,6 +213,7 @@ def test_raw_bodies_and_content_types(app, path, query, header, raw, content_typ
     call(app, "POST", path, query, {**header, "Content-Type": content_type}, data=raw)
 
 
+@pytest.mark.slow
 @FAST
 @given(path=st.sampled_from(PATHS), query=st.text(max_size=40))
 def test_raw_query_strings(app, path, query):

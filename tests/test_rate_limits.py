@@ -81,6 +81,7 @@ def redis_url():
     server.wait()
 
 
+@pytest.mark.e2e
 def test_limits_are_shared_through_redis(app_factory, redis_url):
     # Two apps stand for two dynos: the limit is counted across both.
     first = app_factory(RATE_LIMIT="3/minute", RATELIMIT_STORAGE_URI=redis_url).test_client()

@@ -17,6 +17,7 @@ import urllib.request
 import pytest
 from webserver import Web, call
 
+pytestmark = pytest.mark.e2e
 TIMEOUT = 3  # gunicorn's worker timeout in these tests, seconds
 HOLD = TIMEOUT + 3  # how long the crowd is held
 CROWD = 25

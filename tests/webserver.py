@@ -5,15 +5,12 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-from conftest import ROOT, ROOT_ENV
-
-BIN = Path(sys.executable).parent
+from conftest import BIN, ROOT, ROOT_ENV
 
 
 def free_port() -> int:
