@@ -47,7 +47,16 @@ from flask_rest_service.stores.base import Filters
 # each test's own count through ``examples``), random, failures kept.
 FUZZ_SCALE = int(os.environ.get("FUZZ_SCALE", "10"))
 
-hypothesis_settings.register_profile("fuzz", deadline=None, max_examples=100 * FUZZ_SCALE, print_blob=True)
+# Its parent is Hypothesis' "default" profile, named: with CI set in the
+# environment (as CI runs), the settings a new profile would inherit are the
+# derandomized "ci" profile's.
+hypothesis_settings.register_profile(
+    "fuzz",
+    parent=hypothesis_settings.get_profile("default"),
+    deadline=None,
+    max_examples=100 * FUZZ_SCALE,
+    print_blob=True,
+)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 TEST_MONGO_URL = os.environ.get("TEST_MONGO_URL")

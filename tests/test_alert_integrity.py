@@ -126,6 +126,7 @@ def test_a_broken_rule_never_fails_ingest_nor_the_other_rules(app, client, recei
     assert notified(app, receiver) == [("firing", "x", 20)]
 
 
+@pytest.mark.slow
 def test_600_sensors_crossing_at_once_are_all_notified_though_the_history_keeps_500(app, client, receiver):
     # One prefix rule, more sensors crossing at once than the history keeps (EVENTS_KEPT):
     # the prune never deletes an event whose notification is still to send.

@@ -20,6 +20,8 @@ import httpx
 import pytest
 from conftest import close_app, module_app
 
+pytestmark = pytest.mark.slow  # generates a client package (openapi-python-client, ruff)
+
 T0 = "2026-03-01T10:00:00Z"
 PACKAGE = "readings_client"
 

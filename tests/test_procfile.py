@@ -58,6 +58,7 @@ def test_web_process_logs_one_line_per_request(web):
 
 
 @pytest.mark.e2e
+@pytest.mark.e2e
 def test_two_services_of_one_user_do_not_share_a_control_socket(tmp_path):
     # gunicorn 23+ puts one control socket at ~/.gunicorn/gunicorn.ctl for every
     # gunicorn of the user: two services on one Pi took it from each other.

@@ -7,6 +7,8 @@ import pytest
 from conftest import ROOT, ROOT_ENV
 from webserver import Web
 
+pytestmark = pytest.mark.e2e  # the Procfile's web process, and bash
+
 README = (ROOT / "README.md").read_text()
 
 
