@@ -30,6 +30,7 @@ import sys
 import tempfile
 import uuid
 import weakref
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -37,6 +38,7 @@ import isolation  # noqa: F401 (first: it cleans the environment before the serv
 import mongomock
 import pymongo
 import pytest
+import time_machine
 from hypothesis import settings as hypothesis_settings
 
 from flask_rest_service import create_app, maintenance
@@ -246,3 +248,22 @@ def problem_body(status, title, detail, errors=None):
     if errors is not None:
         body["errors"] = errors
     return body
+
+
+# --- alerts: a still clock and a webhook receiver ------------------------------------------------
+
+ALERTS_T0 = datetime(2026, 3, 1, 10, 0, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+def clock():
+    """The clock held at ALERTS_T0 (time-machine), moved by the test: alert durations, deliveries."""
+    with time_machine.travel(ALERTS_T0, tick=False) as traveller:
+        yield traveller
+
+
+@pytest.fixture
+def receiver(httpserver):
+    """A local webhook receiver: POST /hook answers ok (pytest-httpserver)."""
+    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
+    return httpserver

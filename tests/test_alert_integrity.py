@@ -6,32 +6,20 @@ notification dropped on MongoDB), a broken rule stopping the periodic check,
 the history's prune deleting notifications not yet sent.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
-import time_machine
 from bson import ObjectId
+from conftest import ALERTS_T0
 
 from flask_rest_service import jobs
 
-T0 = datetime(2026, 3, 1, 10, 0, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(T0, tick=False) as traveller:
-        yield traveller
+T0 = ALERTS_T0
 
 
 @pytest.fixture
 def app(app_factory, clock):
     return app_factory(RATE_LIMIT=None)
-
-
-@pytest.fixture
-def receiver(httpserver):
-    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
-    return httpserver
 
 
 def at(minutes: float) -> str:

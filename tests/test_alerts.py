@@ -10,34 +10,22 @@ import hashlib
 import hmac
 import json
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
-import time_machine
 from bson import ObjectId
+from conftest import ALERTS_T0
 
 from flask_rest_service.alerts import engine as engine_module
 from flask_rest_service.alerts.rules import FIELDS
 
-T0 = datetime(2026, 3, 1, 10, 0, 0, tzinfo=UTC)
+T0 = ALERTS_T0
 ADMIN = {"X-API-Key": None}
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(T0, tick=False) as traveller:
-        yield traveller
 
 
 @pytest.fixture
 def app(app_factory, clock):
     return app_factory(RATE_LIMIT=None)
-
-
-@pytest.fixture
-def receiver(httpserver):
-    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
-    return httpserver
 
 
 def greenhouse_rule(receiver, **changes):

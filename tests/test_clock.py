@@ -5,32 +5,19 @@ Before, one reading dated 9999-12-31 made every later reading of its sensor
 stayed firing for ever, even after the reading was deleted.
 """
 
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import pytest
-import time_machine
-from conftest import everything, problem_body
+from conftest import ALERTS_T0, everything, problem_body
 
-T0 = datetime(2026, 3, 1, 10, 0, 0, tzinfo=UTC)
+T0 = ALERTS_T0
 OID = "65f0000000000000000000aa"
 AHEAD = "more than 900 seconds ahead of the server's clock (2026-03-01T10:00:00.000Z); is the device's clock right?"
 
 
 @pytest.fixture
-def clock():
-    with time_machine.travel(T0, tick=False) as traveller:
-        yield traveller
-
-
-@pytest.fixture
 def app(app_factory, clock):
     return app_factory(RATE_LIMIT=None)
-
-
-@pytest.fixture
-def receiver(httpserver):
-    httpserver.expect_request("/hook", method="POST").respond_with_data("ok")
-    return httpserver
 
 
 def at(seconds: float) -> str:
