@@ -16,8 +16,8 @@ run: $(VENV)/.run-installed
 test: $(VENV)/.dev-installed lint
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# The markers are registered in pyproject.toml: e2e starts gunicorn, Chromium
-# or redis-server; slow takes over about two seconds by itself.
+# The markers are registered in pyproject.toml: e2e runs real processes, Chromium
+# or the real MongoDB driver on loopback; slow takes a second or more in-process.
 test-fast: $(VENV)/.dev-installed lint
 	$(BIN)/python -m pytest -m "not e2e and not slow" $(PYTEST_ARGS)
 
