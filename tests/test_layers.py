@@ -37,6 +37,7 @@ LAYERS = {
     "alerts.openapi": WEB,
     "alerts": SERVICES,  # the package's __init__: its docstring only
     "cli": WEB,
+    "__main__": WEB,  # the readings command
     "dashboard": WEB,
     "logs": WEB,
     "openapi": WEB,

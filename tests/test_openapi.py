@@ -55,7 +55,7 @@ def _beyond_the_schema(response) -> bool:
     errors = response.json().get("errors") or [{}]
     return all(
         any(
-            re.fullmatch(name, str(error.get(where))) and re.match(detail, error["detail"])
+            re.fullmatch(name, str(error.get(where)), re.S) and re.match(detail, error["detail"])
             for where, name, detail in BEYOND_THE_SCHEMA
         )
         for error in errors
