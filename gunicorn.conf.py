@@ -39,7 +39,7 @@ control_socket_disable = True
 
 # No access log of gunicorn's: the service writes one line per request itself
 # (flask_rest_service/logs.py), with its request id; gunicorn's would be a
-# second line for every request (and cost 7% of a small POST, bench/NOTES.md).
+# second line for every request (what it cost: bench/NOTES.md).
 
 # On Heroku the router is the only peer that reaches a dyno: trust its
 # X-Forwarded-Proto. Elsewhere gunicorn's default: only a proxy on loopback

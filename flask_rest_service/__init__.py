@@ -99,8 +99,8 @@ def _limit_rates(app: Flask) -> None:
         # One budget per key (or address) across the whole service, not per route.
         application_limits=[limit] if limit else [],
         storage_uri=app.config["RATELIMIT_STORAGE_URI"],
-        # X-RateLimit-* on every answer cost 7% of a small POST (bench/RESULTS.md);
-        # a 429 still says when to come back, computed only then.
+        # No X-RateLimit-* on every answer (what they cost: bench/NOTES.md); a 429
+        # still says when to come back, computed only then.
         headers_enabled=False,
         on_breach=_too_many_requests,
         enabled=bool(limit),

@@ -240,9 +240,17 @@ HEADERS = {
 
 
 def _errors(*names: str) -> dict:
-    codes = {"BadRequest": "400", "Unauthorized": "401", "Forbidden": "403", "NotFound": "404",
-             "Conflict": "409", "TooLarge": "413", "Unsupported": "415", "TooMany": "429",
-             "Unavailable": "503"}  # fmt: skip
+    codes = {
+        "BadRequest": "400",
+        "Unauthorized": "401",
+        "Forbidden": "403",
+        "NotFound": "404",
+        "Conflict": "409",
+        "TooLarge": "413",
+        "Unsupported": "415",
+        "TooMany": "429",
+        "Unavailable": "503",
+    }
     common = ("Unauthorized", "Forbidden", "TooMany", "Unavailable")
     return {codes[name]: {"$ref": f"#/components/responses/{name}"} for name in (*names, *common)}
 

@@ -113,8 +113,12 @@ class Engine:
         except StoreUnavailable:
             raise
         except Exception:
-            log.exception("alert rule %s (%r) on %r failed; the other rules go on",
-                          rule.get("_id"), rule.get("name"), sensor)  # fmt: skip
+            log.exception(
+                "alert rule %s (%r) on %r failed; the other rules go on",
+                rule.get("_id"),
+                rule.get("name"),
+                sensor,
+            )
 
     def _compare_and_set(self, rule: dict, sensor: str, step_of) -> None:
         for _ in range(TRIES):
@@ -127,8 +131,12 @@ class Engine:
                 if event is not None:
                     self.wakeup.set()
                 return
-        log.warning("alert %s for %r: still contended after %d tries; the next reading or check moves it",
-                    rule["_id"], sensor, TRIES)  # fmt: skip
+        log.warning(
+            "alert %s for %r: still contended after %d tries; the next reading or check moves it",
+            rule["_id"],
+            sensor,
+            TRIES,
+        )
 
     def _event(self, rule: dict, sensor: str, step: machine.Step) -> dict:
         now = self.clock()
@@ -160,9 +168,11 @@ class Engine:
             batch.sort(key=lambda reading: reading.get("timestamp") or datetime.min)
             floor = _Once(lambda sensor=sensor, batch=batch: self._newest_before(sensor, batch))
             for rule in rules:
-                self._move(rule, sensor, lambda state, rule=rule, batch=batch, floor=floor: _fold(
-                    rule, state, batch, floor
-                ))  # fmt: skip
+                self._move(
+                    rule,
+                    sensor,
+                    lambda state, rule=rule, batch=batch, floor=floor: _fold(rule, state, batch, floor),
+                )
 
     def on_changed(self, sensors: Iterable) -> None:
         """Re-derive the thresholds' states of these sensors from what is stored (after an edit or delete)."""
@@ -172,9 +182,13 @@ class Engine:
         for sensor in {sensor for sensor in sensors if isinstance(sensor, str)}:
             for rule in self._watching(sensor):
                 if rule["kind"] == "threshold":
-                    self._move(rule, sensor, lambda before, rule=rule, sensor=sensor: machine.restated(
-                        rule, before, self._history(rule, sensor), now
-                    ))  # fmt: skip
+                    self._move(
+                        rule,
+                        sensor,
+                        lambda before, rule=rule, sensor=sensor: machine.restated(
+                            rule, before, self._history(rule, sensor), now
+                        ),
+                    )
 
     def on_deleted(self, filters: Filters) -> None:
         """Re-derive the states whose newest reading may have been among those deleted in bulk."""
@@ -335,8 +349,16 @@ def _before(reading: dict, floor: datetime) -> bool:
 
 
 def _queued(url: str, now: datetime) -> dict:
-    return {"url": url, "target": targets.shown(url), "status": "queued", "attempts": 0, "next_at": now,
-            "lease_until": None, "last_error": None, "delivered_at": None}  # fmt: skip
+    return {
+        "url": url,
+        "target": targets.shown(url),
+        "status": "queued",
+        "attempts": 0,
+        "next_at": now,
+        "lease_until": None,
+        "last_error": None,
+        "delivered_at": None,
+    }
 
 
 def _outcome(attempts: int, failure: str | None, now: datetime) -> dict:

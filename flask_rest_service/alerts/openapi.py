@@ -105,7 +105,7 @@ SCHEMAS = {
                     "above": {"type": "number", "description": "a threshold's limit, to draw"},
                     "below": {"type": "number"},
                 },
-            },  # fmt: skip
+            },
             "sensor": {"type": "string"},
             "state": {"enum": ["pending", "firing"]},
             "since": MAYBE_DATE,

@@ -116,9 +116,11 @@ class MongoAlerts(Alerts):
             self._publish(doc)
         self.states_collection.update_many(
             {"_id.rule": rule_id, "outbox": {"$exists": False}},
-            {"$set": {"state": "ok", "since": None, "pending_since": None, "last_at": None, "value": None},
-             "$inc": {"version": 1}},
-        )  # fmt: skip
+            {
+                "$set": {"state": "ok", "since": None, "pending_since": None, "last_at": None, "value": None},
+                "$inc": {"version": 1},
+            },
+        )
 
     def transition(
         self, rule_id: ObjectId, sensor: str, before: State, after: State, event: dict | None

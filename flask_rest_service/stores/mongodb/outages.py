@@ -19,13 +19,25 @@ NOT_CONFIRMED = "the database did not confirm the write; send it again (with the
 # client just now (a step-down, a shutdown, a time limit, credentials or
 # rights the deployment must fix), never that a query is wrong.
 OUTAGE_CODES = {
-    6: "HostUnreachable", 7: "HostNotFound", 13: "Unauthorized", 18: "AuthenticationFailed",
-    43: "CursorNotFound", 50: "MaxTimeMSExpired", 89: "NetworkTimeout", 91: "ShutdownInProgress",
-    189: "PrimarySteppedDown", 202: "NetworkInterfaceExceededTimeLimit", 262: "ExceededTimeLimit",
-    8000: "AtlasError", 9001: "SocketException", 10107: "NotWritablePrimary",
-    11600: "InterruptedAtShutdown", 11602: "InterruptedDueToReplStateChange",
-    13435: "NotPrimaryNoSecondaryOk", 13436: "NotPrimaryOrSecondary",
-}  # fmt: skip
+    6: "HostUnreachable",
+    7: "HostNotFound",
+    13: "Unauthorized",
+    18: "AuthenticationFailed",
+    43: "CursorNotFound",
+    50: "MaxTimeMSExpired",
+    89: "NetworkTimeout",
+    91: "ShutdownInProgress",
+    189: "PrimarySteppedDown",
+    202: "NetworkInterfaceExceededTimeLimit",
+    262: "ExceededTimeLimit",
+    8000: "AtlasError",
+    9001: "SocketException",
+    10107: "NotWritablePrimary",
+    11600: "InterruptedAtShutdown",
+    11602: "InterruptedDueToReplStateChange",
+    13435: "NotPrimaryNoSecondaryOk",
+    13436: "NotPrimaryOrSecondary",
+}
 
 
 def _unavailable(error: Exception) -> StoreUnavailable | None:

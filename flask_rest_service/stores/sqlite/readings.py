@@ -204,8 +204,11 @@ class SqliteReadings(Readings):
             at = epoch_millis(after.timestamp)
             since = None if filters.since is None else epoch_millis(filters.since)
             until = None if filters.until is None else epoch_millis(filters.until) - 1  # inclusive
-            low, high = (since, min(at, until) if until is not None else at) if descending else (
-                max(at, since) if since is not None else at, until)  # fmt: skip
+            low, high = (
+                (since, min(at, until) if until is not None else at)
+                if descending
+                else (max(at, since) if since is not None else at, until)
+            )
             clauses, params = _where(Filters(filters.sensor, filters.type))
             clauses.append("ts IS NOT NULL")
             for clause, bound in (("ts >= ?", low), ("ts <= ?", high)):
