@@ -1,4 +1,4 @@
-# make run:  install the service into .venv and start it (embedded store unless MONGO_URL is set)
+# make run:  install the service into .venv and start it (a SQLite file unless MONGO_URL is set)
 # make test: install the service and its test tools into .venv, lint, and run every test (as CI does)
 # make test-fast: the same without the e2e and slow tests (real processes, a browser): under a minute
 # make fuzz: the property tests' open-ended search (random, 10x the examples; about 5 minutes)
