@@ -203,11 +203,6 @@ class Guard:
             self._any = (self.clock(), exists)
         return not exists
 
-    def name(self, key: str) -> str | None:
-        """The name of the key if this process has found it (however long ago); no look-up."""
-        found = self._known.get(digest(key))
-        return found[1]["name"] if found else None
-
     def identify(self, key: str) -> dict | None:
         """Return the key's record (cached), or None; marks stored keys used."""
         hashed, now = digest(key), self.clock()
@@ -277,7 +272,7 @@ def check_request() -> None:
     counts against its own budget; ``enforce`` decides, once the limit has
     let the request by.
     """
-    g.api_key = g.rate_name = g.presented = None
+    g.api_key = g.rate_name = g.presented = g.key_record = None
     g.needs_key = False
     if request.method == "OPTIONS" or request.path in OPEN_PATHS or request.path.startswith(OPEN_PREFIXES):
         return
@@ -291,8 +286,8 @@ def check_request() -> None:
         # against an address that anonymous clients behind one NAT can exhaust.
         # An unknown key is looked up once a cache period (as enforce would,
         # after the limit) and counts against the address.
-        record = guard.identify(g.presented)
-        g.rate_name = record["name"] if record else None
+        g.key_record = guard.identify(g.presented)
+        g.rate_name = g.key_record["name"] if g.key_record else None
 
 
 def enforce() -> None:
@@ -301,7 +296,7 @@ def enforce() -> None:
         return
     if g.presented is None:
         raise Unauthorized("an API key is required: send it as X-API-Key or Authorization: Bearer")
-    record = current_app.extensions["guard"].identify(g.presented)
+    record = g.key_record  # looked up by check_request, before the limit
     if record is None:
         raise Unauthorized("unknown API key", error="invalid_token")
     g.api_key = record["name"]
