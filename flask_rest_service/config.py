@@ -189,6 +189,19 @@ def mongo_uri(environ: Mapping[str, str]) -> str | None:
     return None
 
 
+def _checked_uri(environ: Mapping[str, str]) -> str | None:
+    """The MongoDB connection string, refused at start if the service will not use it (``w=0``, a typo)."""
+    name = next((name for name in MONGO_URI_VARIABLES if environ.get(name)), None)
+    if name is None:
+        return None
+    from .stores.mongodb.urls import refusal  # the driver, only for those who use MongoDB
+
+    reason = refusal(environ[name])
+    if reason:
+        raise ConfigError(f"{name} {reason}")
+    return environ[name]
+
+
 def database_name(uri: str | None) -> str:
     """Return the database named in a MongoDB URI's path, or the default."""
     if not uri:
@@ -239,7 +252,7 @@ def _rate_limit(raw: str) -> str | None:
 
 def from_env(environ: Mapping[str, str] = os.environ) -> dict:
     """Build the application's settings from environment variables."""
-    uri = mongo_uri(environ)
+    uri = _checked_uri(environ)
     if environ.get("DYNO") and not uri:
         # A dyno's disk is wiped on every restart: a SQLite file there loses everything.
         raise ConfigError(

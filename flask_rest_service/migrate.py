@@ -18,18 +18,16 @@ and leave a device refused on the new store.
 
 import os
 import re
-import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from itertools import islice
 
 from bson import ObjectId
-from pymongo import MongoClient
-from pymongo.errors import ConfigurationError, InvalidURI
 
 from .config import database_name
 from .stores import DuplicateName, Store, open_store
 from .stores.base import EVERYTHING, Conflict
+from .stores.mongodb.urls import SCHEMES, masked, refusal
 
 BATCH = 1000
 CONNECTION_SETTINGS = (
@@ -38,18 +36,12 @@ CONNECTION_SETTINGS = (
     "SQLITE_BUSY_TIMEOUT_MS",
     "SQLITE_SYNCHRONOUS",
 )
-MONGODB_SCHEMES = ("mongodb://", "mongodb+srv://")
 SQLITE_SCHEME = "sqlite://"
 # Anything that starts like a URL (RFC 3986's scheme, then ':') and is not one
 # of ours is refused rather than taken for a file name: 'postgres://...' or
 # 'file:x' must not become a local SQLite file. A file whose name starts so is
 # named with a folder: './a:b.sqlite3'.
 SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:")
-# What a password may span, taken generously: from the first ':' after '//'
-# (or the start) to the last '@'. Only what the driver splits a URL on is kept
-# when a URL is checked with its password hidden, so it splits the same way.
-USERINFO = re.compile(r"^(?:[^/]*//)?(?P<user>[^:@]*):(?P<password>.*)@")
-SPLITS_ON = r"/?#@:\[\],;&=. $\"\\"
 
 
 class BadLocation(ValueError):
@@ -78,36 +70,6 @@ class Copied:
     rules_already: int = 0
 
 
-def masked(text: str) -> str:
-    """``text`` with whatever may be a password in it shown as ``****``."""
-    found = USERINFO.match(text)
-    return text[: found.start("password")] + "****" + text[found.end("password") :] if found else text
-
-
-def _check_mongodb_url(text: str) -> None:
-    """Refuse a connection string the driver would refuse, or warn about; no DNS look-up.
-
-    The driver itself checks it: ``MongoClient(connect=False)`` parses a
-    ``mongodb+srv://`` URL without resolving it (``parse_uri`` would look its
-    records up). It checks a copy whose password is hidden (its messages quote
-    parts of the URL), with every character it splits on kept in place.
-    An unknown or deprecated option, which the driver only warns about, is
-    refused here: a copy should not run on a misspelt ``retryWrites``.
-    """
-    url, found = text, USERINFO.match(text)
-    if found:
-        hidden = re.sub(rf"(%[0-9A-Fa-f]{{2}}|[^%{re.escape(SPLITS_ON)}])+", "****", found["password"])
-        url = url[: found.start("password")] + hidden + url[found.end("password") :]
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error")
-            MongoClient(url, connect=False).close()
-    except (InvalidURI, ConfigurationError, Warning, ValueError) as error:
-        reason = " ".join(str(error).split())
-        shown = repr(masked(text))
-        raise BadLocation(f"{shown} is not a connection string the driver accepts: {reason}") from None
-
-
 def location(text: str) -> dict:
     """What a source or target names: ``{"MONGO_URI": url}`` or ``{"SQLITE_PATH": path}``, or ``BadLocation``.
 
@@ -124,10 +86,12 @@ def location(text: str) -> dict:
         raise BadLocation("empty: name a mongodb:// URL or a SQLite file")
     if text != text.strip():
         raise BadLocation(f"{shown} starts or ends with blanks (a quoting mistake?)")
-    if text.startswith(MONGODB_SCHEMES):
-        _check_mongodb_url(text)
+    if text.startswith(SCHEMES):
+        reason = refusal(text)
+        if reason:
+            raise BadLocation(f"{shown} {reason}")
         return {"MONGO_URI": text, "SQLITE_PATH": None}
-    if text.lower().startswith(MONGODB_SCHEMES):
+    if text.lower().startswith(SCHEMES):
         raise BadLocation(f"{shown}: write the scheme in lower case, mongodb:// or mongodb+srv://")
     if text.lower().startswith("mongodb") or ("@" in text and not text.startswith(SQLITE_SCHEME)):
         raise BadLocation(

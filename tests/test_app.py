@@ -43,6 +43,23 @@ def test_heroku_without_mongodb_refuses_to_start():
     assert "on Heroku (DYNO is set) readings need MongoDB: set MONGO_URL" in result.stderr
 
 
+@pytest.mark.e2e
+def test_unacknowledged_writes_refuse_to_start_in_one_line_naming_the_setting():
+    result = run_python(
+        "import flask_rest_service as m; m.app", check=False, MONGO_URL="mongodb://u:pw@db/x?w=0"
+    )
+    assert result.returncode == 1
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .endswith(
+            "MONGO_URL asks for w=0: MongoDB would confirm no write, so an acknowledged reading could be lost; "
+            "remove w=0 (the default is w=majority on a replica set)"
+        )
+    )
+    assert "pw" not in result.stderr
+
+
 def test_procfile_runs_gunicorn_on_the_package():
     assert (ROOT / "Procfile").read_text().splitlines()[0] == "web: gunicorn flask_rest_service:app"
 

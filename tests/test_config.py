@@ -43,6 +43,57 @@ def test_database_name_comes_from_the_uri(uri, database):
     assert from_env({"MONGO_URL": uri})["MONGO_DBNAME"] == database
 
 
+@pytest.mark.parametrize(
+    ("environ", "name"),
+    [
+        ({"MONGO_URL": "mongodb://h/x?w=0"}, "MONGO_URL"),
+        ({"MONGODB_URI": "mongodb+srv://u:secret@cluster.example.net/x?retryWrites=true&W=0"}, "MONGODB_URI"),
+        ({"MONGO_URI": "mongodb://h1,h2/x?replicaSet=rs&w=0&wtimeoutMS=100"}, "MONGO_URI"),
+    ],
+)
+def test_a_connection_string_asking_for_unacknowledged_writes_is_refused(environ, name):
+    with pytest.raises(ConfigError) as refused:
+        from_env(environ)
+    assert str(refused.value) == (
+        f"{name} asks for w=0: MongoDB would confirm no write, so an acknowledged reading could be lost; "
+        "remove w=0 (the default is w=majority on a replica set)"
+    )
+    assert "secret" not in str(refused.value)
+
+
+@pytest.mark.parametrize(
+    "uri", ["mongodb://h/x?w=1", "mongodb://h/x?w=majority", "mongodb://h/x?w=2&wtimeoutMS=10"]
+)
+def test_an_acknowledged_write_concern_is_taken(uri):
+    assert from_env({"MONGO_URL": uri})["MONGO_URI"] == uri
+
+
+@pytest.mark.parametrize(
+    ("uri", "reason"),
+    [
+        (
+            "localhost:27017",
+            "is not a MongoDB connection string: it starts with mongodb:// or mongodb+srv://",
+        ),
+        ("http://h/x", "is not a MongoDB connection string: it starts with mongodb:// or mongodb+srv://"),
+        (
+            "mongodb://",
+            "is not a connection string the driver accepts: Must provide at least one hostname or IP",
+        ),
+        (
+            "mongodb://user:s3cret@h/x?retryWrite=true",
+            "is not a connection string the driver accepts: Unknown option: retrywrite. Did you mean one of "
+            "(retrywrites, retryreads, maxadaptiveretries) or maybe a camelCase version of one? Refer to docstring.",
+        ),
+    ],
+)
+def test_a_connection_string_the_service_will_not_use_names_its_setting(uri, reason):
+    with pytest.raises(ConfigError) as refused:
+        from_env({"MONGODB_URI": uri})
+    assert str(refused.value) == f"MONGODB_URI {reason}"
+    assert "s3cret" not in str(refused.value)
+
+
 def test_integer_settings_are_read_and_checked():
     assert from_env({"MAX_BATCH_SIZE": "50"})["MAX_BATCH_SIZE"] == 50
     with pytest.raises(ConfigError, match="MAX_BATCH_SIZE must be an integer, got 'many'"):
