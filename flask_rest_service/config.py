@@ -76,7 +76,8 @@ DESCRIPTIONS = {
     "MONGO_URL": (
         "none",
         "MongoDB connection string; the database is the one named in its path (`rest` if none). With "
-        "none set, the SQLite store is used.",
+        "none set, the SQLite store is used. Refused at start, naming the setting, if the driver refuses it "
+        "or it asks for `w=0` (writes nobody confirms).",
     ),
     "MONGODB_URI": ("none", "read when `MONGO_URL` is not set (hosted MongoDB add-ons set it)"),
     "MONGO_URI": ("none", "read when neither `MONGO_URL` nor `MONGODB_URI` is set (Flask-PyMongo's name)"),
