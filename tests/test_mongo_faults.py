@@ -235,6 +235,30 @@ def test_a_primary_stepping_down_is_an_outage(wire, client):
     assert unavailable(client.post("/readings/", json={"value": 1}))
 
 
+TRANSIENT = [
+    {"code": 11601, "codeName": "Interrupted"},
+    {"code": 175, "codeName": "QueryPlanKilled"},
+    {"code": 24, "codeName": "LockTimeout"},
+    {"code": 46, "codeName": "LockBusy"},
+    {"code": 279, "codeName": "ClientDisconnect"},
+    {"code": 462, "codeName": "IngressRequestRateLimitExceeded"},
+    {"code": 2, "codeName": "BadValue", "errorLabels": ["RetryableWriteError"]},
+    {"code": 2, "codeName": "BadValue", "errorLabels": ["SystemOverloadedError"]},
+]
+
+
+@pytest.mark.parametrize(
+    "error", TRANSIENT, ids=lambda error: error.get("errorLabels", [error["codeName"]])[0]
+)
+@pytest.mark.parametrize(
+    ("method", "url", "command", "body"),
+    [("post", "/readings/", "insert", {"value": 1}), ("get", "/readings/", "find", None)],
+)
+def test_a_transient_server_error_is_an_outage_not_a_bug(wire, client, error, method, url, command, body):
+    wire.replies[command] = {"ok": 0, "errmsg": "transient", **error}
+    assert unavailable(getattr(client, method)(url, json=body))
+
+
 def test_a_cursor_lost_during_an_export_is_read_again_from_where_it_stopped(wire, client, monkeypatch):
     monkeypatch.setattr("flask_rest_service.stores.base.EXPORT_BATCH", 2)
     docs = [

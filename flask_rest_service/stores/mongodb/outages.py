@@ -16,24 +16,33 @@ from ..base import (
 
 NOT_CONFIRMED = "the database did not confirm the write; send it again (with the same _id it is stored once)"
 # Server error codes that mean the database is away, busy or refusing this
-# client just now (a step-down, a shutdown, a time limit, credentials or
-# rights the deployment must fix), never that a query is wrong.
+# client just now (a step-down, a shutdown, a time limit, a lock or a plan
+# killed by a concurrent change, the server shedding load, credentials or
+# rights the deployment must fix), never that a query is wrong. So are the
+# errors the server labels as worth retrying.
+OUTAGE_LABELS = ("RetryableWriteError", "SystemOverloadedError")
 OUTAGE_CODES = {
     6: "HostUnreachable",
     7: "HostNotFound",
     13: "Unauthorized",
     18: "AuthenticationFailed",
+    24: "LockTimeout",
     43: "CursorNotFound",
+    46: "LockBusy",
     50: "MaxTimeMSExpired",
     89: "NetworkTimeout",
     91: "ShutdownInProgress",
+    175: "QueryPlanKilled",
     189: "PrimarySteppedDown",
     202: "NetworkInterfaceExceededTimeLimit",
     262: "ExceededTimeLimit",
+    279: "ClientDisconnect",
+    462: "IngressRequestRateLimitExceeded",
     8000: "AtlasError",
     9001: "SocketException",
     10107: "NotWritablePrimary",
     11600: "InterruptedAtShutdown",
+    11601: "Interrupted",
     11602: "InterruptedDueToReplStateChange",
     13435: "NotPrimaryNoSecondaryOk",
     13436: "NotPrimaryOrSecondary",
@@ -61,7 +70,7 @@ def _unavailable(error: Exception) -> StoreUnavailable | None:
     if getattr(error, "timeout", False) or isinstance(error, ConnectionFailure | ConfigurationError):
         return StoreUnavailable(why=why)
     if isinstance(error, OperationFailure) and (
-        error.code in OUTAGE_CODES or error.has_error_label("RetryableWriteError")
+        error.code in OUTAGE_CODES or any(error.has_error_label(label) for label in OUTAGE_LABELS)
     ):
         return StoreUnavailable(why=why)
     return None
