@@ -83,6 +83,33 @@ def test_a_duplicate_in_a_batch_with_a_write_concern_error_at_once_is_503(wire, 
     assert unavailable(response, NOT_CONFIRMED)
 
 
+@pytest.mark.parametrize(
+    ("code", "name"), [(10107, "NotWritablePrimary"), (11602, "InterruptedDueToReplStateChange")]
+)
+def test_a_step_down_part_way_through_a_batch_is_503_and_what_was_inserted_is_counted(
+    wire, client, code, name
+):
+    # MongoDB reports a step-down between its own batches of an unordered
+    # insert as one writeError per document it did not insert; pymongo does
+    # not retry those (only whole-command errors).
+    wire.replies["insert"] = lambda request: {
+        "ok": 1, "n": 2,
+        "writeErrors": [{"index": 2, "code": code, "codeName": name, "errmsg": "not primary"}],
+    }  # fmt: skip
+    response = client.post(
+        "/readings/",
+        json=[{"sensor": "a", "value": 1}, {"sensor": "a", "value": 2}, {"sensor": "b", "value": 3}],
+    )
+    assert unavailable(response, NOT_CONFIRMED)
+    counted = [
+        (update["q"], update["u"]["$inc"])
+        for command in wire.commands("update")
+        if command["update"] == "sensor_summaries"
+        for update in command["updates"]
+    ]
+    assert counted == [({"_id": "a"}, {"count": 2})]
+
+
 def test_a_partial_batch_without_its_write_concern_is_503(wire, client):
     wire.replies["insert"] = lambda request: {"ok": 1, "n": 1, "writeConcernError": WRITE_CONCERN_ERROR}
     assert unavailable(client.post("/readings/?partial=true", json=[{"value": 1}]), NOT_CONFIRMED)

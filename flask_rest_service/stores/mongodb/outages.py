@@ -14,6 +14,7 @@ from ..base import (
     StoreUnavailable,
 )
 
+DUPLICATE_KEY = 11000
 NOT_CONFIRMED = "the database did not confirm the write; send it again (with the same _id it is stored once)"
 # Server error codes that mean the database is away, busy or refusing this
 # client just now (a step-down, a shutdown, a time limit, a lock or a plan
@@ -64,7 +65,15 @@ def _unavailable(error: Exception) -> StoreUnavailable | None:
         name = OUTAGE_CODES.get(error.code) or (error.details or {}).get("codeName", "")
         why = f"{why} {error.code} {name}".rstrip()
     if isinstance(error, BulkWriteError):
-        return StoreUnavailable(NOT_CONFIRMED, why) if error.details.get("writeConcernErrors") else None
+        # Documents refused one by one because the server stepped down (or
+        # another outage) mid-batch: the rest may be stored, so resend.
+        codes = {item["code"] for item in error.details.get("writeErrors", [])} - {DUPLICATE_KEY}
+        stopped = bool(codes) and codes <= OUTAGE_CODES.keys()
+        return (
+            StoreUnavailable(NOT_CONFIRMED, why)
+            if error.details.get("writeConcernErrors") or stopped
+            else None
+        )
     if isinstance(error, WriteConcernError):
         return StoreUnavailable(NOT_CONFIRMED, why)
     if getattr(error, "timeout", False) or isinstance(error, ConnectionFailure | ConfigurationError):

@@ -29,10 +29,9 @@ from ..base import (
     resent,
     sum_as_mongodb,
 )
-from .outages import _outages, _unavailable
+from .outages import DUPLICATE_KEY, _outages, _unavailable
 
 READINGS, KEYS, SUMMARIES, LEASES, SERVICE = "readings", "api_keys", "sensor_summaries", "leases", "service"
-DUPLICATE_KEY = 11000
 NEWEST_FIRST = [("timestamp", DESCENDING), ("_id", DESCENDING)]
 OLDEST_FIRST = [("timestamp", ASCENDING), ("_id", ASCENDING)]
 # The indexes carry _id after timestamp because pages are by (timestamp, _id):
@@ -232,12 +231,14 @@ class MongoReadings(Readings):
         try:
             self.collection.insert_many(docs, ordered=False)
         except BulkWriteError as error:
+            # Whatever else went wrong (a step-down between the server's own
+            # batches fails the rest one by one), what was inserted is counted.
             failed = error.details["writeErrors"]
-            if any(item["code"] != DUPLICATE_KEY for item in failed):
-                raise
             refused = {item["index"] for item in failed}
             self._added([doc for index, doc in enumerate(docs) if index not in refused])
-            if error.details.get("writeConcernErrors"):
+            if error.details.get("writeConcernErrors") or any(
+                item["code"] != DUPLICATE_KEY for item in failed
+            ):
                 raise
             return [docs[index]["_id"] for index in sorted(refused)]
         self._added(docs)
