@@ -121,11 +121,14 @@ def serve(app: Flask) -> Flask:
     gunicorn calls it for each worker (``post_worker_init`` in gunicorn.conf.py),
     ``runserver.py`` for the development server; the Flask CLI does not, so
     ``keys create`` and ``init-db`` run when the server would refuse to start.
-    Here, not in ``create_app``, the store is first reached: its set-up
-    (bounded by the database timeouts; if it fails, the jobs retry it).
+    Here, not in ``create_app``, the store is first reached: the key check
+    within the store's request budget; the set-up in the background
+    (``maintenance``), so that a database down or a long index build never
+    keeps the process from serving.
     """
-    maintenance.try_init(app)
-    auth.announce(app)
+    maintenance.start(app)
+    with app.extensions["store"].deadline():
+        auth.announce(app)
     store = app.extensions["store"]
     app.logger.setLevel(logging.INFO)
     app.logger.info("store: %s, %s", store.kind, store.location)

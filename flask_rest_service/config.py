@@ -28,6 +28,8 @@ INTEGER_SETTINGS = {
     # operation outside a request: a batch of an export, a job): then a 503.
     # Well under gunicorn's 25 s and Heroku's 30 s, so the answer is ours.
     "MONGO_REQUEST_TIMEOUT_MS": (4000, 100),
+    # Setting the store up (init-db, index builds, the first count): minutes on a large collection.
+    "MONGO_MAINTENANCE_TIMEOUT_MS": (3_600_000, 1000),
     "SQLITE_BUSY_TIMEOUT_MS": (5000, 0),
     # How often the periodic jobs (retention) run in each web process.
     "JOBS_INTERVAL_SECONDS": (60, 1),
@@ -100,6 +102,12 @@ DESCRIPTIONS = {
         "(MongoDB only: SQLite's waits are bounded by `SQLITE_BUSY_TIMEOUT_MS`) "
         "(each export batch and each job step gets as much; pymongo's `timeoutMS`, over the URL's); "
         "replaces 1.0's `MONGO_SOCKET_TIMEOUT_MS`, which is no longer read",
+    ),
+    "MONGO_MAINTENANCE_TIMEOUT_MS": (
+        None,
+        "the most setting the MongoDB store up may take (`init-db`, index builds, the first count of "
+        "each sensor's readings): a build cut short is undone, so this is long; a web process does it "
+        "in the background, serving meanwhile",
     ),
     "SQLITE_BUSY_TIMEOUT_MS": (
         None,

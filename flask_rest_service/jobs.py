@@ -21,7 +21,6 @@ from datetime import timedelta
 
 from flask import Flask
 
-from . import maintenance
 from .bsonvalues import utc_now
 from .queries import Filters
 from .stores import StoreUnavailable
@@ -75,7 +74,6 @@ def _loop(app: Flask) -> None:
     time.sleep(random.uniform(0, min(interval, 10)))  # workers started together spread out
     while True:
         try:
-            maintenance.try_init(app)
             done = run_once(app)
             if done and done.get("expired"):
                 app.logger.info("retention: %s readings deleted", done["expired"])

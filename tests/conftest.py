@@ -84,7 +84,7 @@ def multipart(*parts: tuple[bytes, bytes]) -> bytes:
     return body + b"--X--\r\n"
 
 
-def run_python(code, check=True, **environ):
+def run_python(code, check=True, timeout=120, **environ):
     """Run Python code in a fresh process in the project folder (its SQLite file in a temporary one)."""
     with tempfile.TemporaryDirectory() as folder:
         environ = {"SQLITE_PATH": os.path.join(folder, "readings.sqlite3"), **environ}
@@ -94,6 +94,7 @@ def run_python(code, check=True, **environ):
             env={**ROOT_ENV, **environ},
             capture_output=True,
             text=True,
+            timeout=timeout,
         )
     if check:
         assert result.returncode == 0, result.stderr

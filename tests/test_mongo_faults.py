@@ -11,7 +11,7 @@ import time
 
 import pytest
 from bson import ObjectId
-from conftest import close_app, make_app, problem_body
+from conftest import close_app, make_app, problem_body, run_python
 from mongo_wire import HANG, Wire
 
 from flask_rest_service import create_app, maintenance
@@ -172,6 +172,102 @@ def test_init_db_passes_where_the_user_may_not_run_coll_mod(wire):
     assert [doc["index"] for doc in wire.commands("dropIndexes")] == ["retention"]
     assert wire.commands("collMod") == []
     close_app(app)
+
+
+def _indexes(request, *extra):
+    """listIndexes: the _id index and ``extra`` on readings; only _id elsewhere."""
+    found = [{"v": 2, "key": {"_id": 1}, "name": "_id_"}]
+    return _cursor_of(request, found + (list(extra) if request.doc["listIndexes"] == "readings" else []))
+
+
+def _cursor_of(request, batch):
+    return {"ok": 1, "cursor": {"id": 0, "ns": f"rest.{request.doc['listIndexes']}", "firstBatch": batch}}
+
+
+def test_init_db_uses_an_equivalent_index_made_under_another_name(wire):
+    # Made in Atlas's UI: the same keys, the UI's name. Creating ours under
+    # our name would be error 85 (IndexOptionsConflict) at every start.
+    app = make_app({"MONGO_URI": f"{wire.uri}/rest"}, CREATE_INDEXES=False)
+    atlas = {"v": 2, "key": {"sensor": 1, "timestamp": -1, "_id": -1}, "name": "sensor_1_timestamp_-1__id_-1"}
+    wire.replies["listIndexes"] = lambda request: _indexes(request, atlas)
+    wire.replies["createIndexes"] = lambda request: (
+        {"ok": 0, "code": 85, "codeName": "IndexOptionsConflict", "errmsg": "exists with a different name"}
+        if request.doc["indexes"][0]["key"] == atlas["key"]
+        else {"ok": 1}
+    )
+    result = app.test_cli_runner().invoke(args=["init-db"])
+    assert result.exit_code == 0, result.output
+    assert "sensor_1_timestamp_-1__id_-1, timestamp," in result.output
+    made = [index["name"] for doc in wire.commands("createIndexes") for index in doc["indexes"]]
+    assert made == ["timestamp", "name", "hash", "rule_at", "deliveries_due"]
+    close_app(app)
+
+
+def test_init_db_leaves_an_index_of_another_shape_under_our_name_and_makes_ours(wire, caplog):
+    app = make_app({"MONGO_URI": f"{wire.uri}/rest"}, CREATE_INDEXES=False)
+    theirs = {"v": 2, "key": {"timestamp": 1}, "name": "timestamp"}
+    wire.replies["listIndexes"] = lambda request: _indexes(request, theirs)
+    result = app.test_cli_runner().invoke(args=["init-db"])
+    assert result.exit_code == 0, result.output
+    made = [index for doc in wire.commands("createIndexes") for index in doc["indexes"]]
+    assert made[1] == {"key": {"timestamp": -1, "_id": -1}, "name": "timestamp_-1__id_-1"}
+    assert (
+        "the index 'timestamp' has other keys (timestamp 1) than the service's (timestamp -1, _id -1)"
+        in caplog.text
+    )
+    close_app(app)
+
+
+def test_an_index_legacy_documents_cannot_have_is_logged_and_init_db_goes_on(wire, caplog):
+    app = make_app({"MONGO_URI": f"{wire.uri}/rest"}, CREATE_INDEXES=False)
+    wire.replies["createIndexes", "readings"] = lambda request: (
+        {"ok": 0, "code": 171, "codeName": "CannotIndexParallelArrays", "errmsg": "cannot index parallel arrays [timestamp] [sensor]"}
+        if request.doc["indexes"][0]["name"] == "sensor_timestamp"
+        else {"ok": 1}
+    )  # fmt: skip
+    result = app.test_cli_runner().invoke(args=["init-db"])
+    assert result.exit_code == 0, result.output
+    assert "indexes: timestamp, name, hash, rule_at, deliveries_due" in result.output
+    assert (
+        "readings: index sensor_timestamp (sensor 1, timestamp -1, _id -1) not built, the service runs without it: "
+        "cannot index parallel arrays [timestamp] [sensor]"
+    ) in caplog.text
+    close_app(app)
+
+
+def test_setting_the_store_up_runs_under_its_own_long_deadline_not_a_requests(wire):
+    # A build cut by a request's maxTimeMS (about 3999 ms) is undone on the
+    # server: on a large collection the indexes would never exist.
+    app = make_app(
+        {"MONGO_URI": f"{wire.uri}/rest"}, MONGO_REQUEST_TIMEOUT_MS=BUDGET_MS, CREATE_INDEXES=False
+    )
+    assert app.test_cli_runner().invoke(args=["init-db"]).exit_code == 0
+    builds = wire.commands("createIndexes")
+    assert len(builds) == 6
+    assert all(3_590_000 < doc["maxTimeMS"] <= 3_600_000 for doc in builds), [
+        doc["maxTimeMS"] for doc in builds
+    ]
+    close_app(app)
+
+
+SERVE_AND_POST = """
+import flask_rest_service as m
+m.serve(m.app)
+print(m.app.test_client().post("/readings/", json={"sensor": "k", "value": 1}).status_code)
+print(m.app.extensions["init_due"])
+"""
+
+
+def test_a_web_process_serves_while_its_store_set_up_still_waits(wire):
+    # serve() sets the store up in the background: a hung (or slow) index
+    # build never keeps the process from answering. (With the request budget
+    # this long, a set-up in the foreground would keep it 10 minutes.)
+    wire.replies["createIndexes"] = HANG
+    result = run_python(
+        SERVE_AND_POST, timeout=60, MONGO_URL=f"{wire.uri}/rest", MONGO_REQUEST_TIMEOUT_MS="600000"
+    )
+    assert result.stdout.splitlines()[-2:] == ["201", "True"]  # answered; the set-up still to do
+    assert len(wire.commands("createIndexes")) == 1
 
 
 # --- 4. names that do not resolve ------------------------------------------------------------

@@ -33,7 +33,11 @@ def open_store(config: Mapping) -> Store:
             # retries, and sends maxTimeMS so that the server stops too.
             timeoutMS=config["MONGO_REQUEST_TIMEOUT_MS"],
         )
-        return MongoStore(client[config["MONGO_DBNAME"]], config["MONGO_REQUEST_TIMEOUT_MS"])
+        return MongoStore(
+            client[config["MONGO_DBNAME"]],
+            config["MONGO_REQUEST_TIMEOUT_MS"],
+            config["MONGO_MAINTENANCE_TIMEOUT_MS"],
+        )
     from .sqlite import SqliteStore
 
     return SqliteStore(config["SQLITE_PATH"], config["SQLITE_BUSY_TIMEOUT_MS"], config["SQLITE_SYNCHRONOUS"])

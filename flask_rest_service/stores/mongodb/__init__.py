@@ -29,11 +29,12 @@ class MongoStore(Store):
     kind = "mongodb"
     accepts_any_id = True
 
-    def __init__(self, db, request_timeout_ms: int = 4000):
+    def __init__(self, db, request_timeout_ms: int = 4000, maintenance_timeout_ms: int = 3_600_000):
         self.db = db
         self.name = db.name
         self.location = f"database {db.name!r}"
         self.budget = request_timeout_ms / 1000  # MONGO_REQUEST_TIMEOUT_MS
+        self.maintenance_budget = maintenance_timeout_ms / 1000  # MONGO_MAINTENANCE_TIMEOUT_MS
         self.readings = MongoReadings(db)
         self.keys = MongoKeys(db)
         self.leases = MongoLeases(db)
@@ -48,12 +49,19 @@ class MongoStore(Store):
         return pymongo.timeout(self.budget)
 
     def init(self, recount: bool = False) -> list[str]:
-        """Create the indexes; build the sensor summary the first time (or count again)."""
-        names = self.readings.create_indexes() + self.keys.create_indexes() + self.alerts.create_indexes()
-        service = self.db[SERVICE]
-        if recount or service.find_one({"_id": SUMMARIES, "version": SUMMARY_VERSION}) is None:
-            self.readings.recount()
-            service.replace_one({"_id": SUMMARIES}, {"version": SUMMARY_VERSION}, upsert=True)
+        """Create the indexes; build the sensor summary the first time (or count again).
+
+        Its own deadline, ``MONGO_MAINTENANCE_TIMEOUT_MS``, not a request's: an
+        index build or a count on a large collection takes minutes, and one
+        cut short by ``maxTimeMS`` is undone on the server. (Called inside a
+        request's deadline, the shorter one holds: pymongo only shortens.)
+        """
+        with pymongo.timeout(self.maintenance_budget):
+            names = self.readings.create_indexes() + self.keys.create_indexes() + self.alerts.create_indexes()
+            service = self.db[SERVICE]
+            if recount or service.find_one({"_id": SUMMARIES, "version": SUMMARY_VERSION}) is None:
+                self.readings.recount()
+                service.replace_one({"_id": SUMMARIES}, {"version": SUMMARY_VERSION}, upsert=True)
         return names
 
     def close(self) -> None:

@@ -18,6 +18,7 @@ from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
 from ..alerts import EVENTS_KEPT, Alerts, State, event_id
+from .indexes import ensure
 from .outages import _outages
 
 RULES, STATES, EVENTS, SERVICE = "rules", "alert_states", "alert_events", "service"
@@ -50,12 +51,15 @@ class MongoAlerts(Alerts):
 
     def create_indexes(self) -> list[str]:
         """The history by rule and time, and deliveries by what is due."""
-        return [
-            self.events_collection.create_index([("rule", ASCENDING), ("at", DESCENDING)], name="rule_at"),
-            self.events_collection.create_index(
-                [("deliveries.status", ASCENDING), ("deliveries.next_at", ASCENDING)], name="deliveries_due"
+        names = [
+            ensure(self.events_collection, [("rule", ASCENDING), ("at", DESCENDING)], "rule_at"),
+            ensure(
+                self.events_collection,
+                [("deliveries.status", ASCENDING), ("deliveries.next_at", ASCENDING)],
+                "deliveries_due",
             ),
         ]
+        return [name for name in names if name]
 
     def _bump(self) -> None:
         self.service.update_one({"_id": "rules"}, {"$inc": {"version": 1}}, upsert=True)

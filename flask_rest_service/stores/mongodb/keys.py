@@ -11,6 +11,7 @@ from ..base import (
     Keys,
     Leases,
 )
+from .indexes import ensure
 from .outages import _outages
 from .readings import KEYS, LEASES
 
@@ -24,10 +25,8 @@ class MongoKeys(Keys):
 
     def create_indexes(self) -> list[str]:
         """Make names and hashes unique."""
-        return [
-            self.collection.create_index("name", unique=True, name="name"),
-            self.collection.create_index("hash", unique=True, name="hash"),
-        ]
+        names = [ensure(self.collection, [(field, 1)], field, unique=True) for field in ("name", "hash")]
+        return [name for name in names if name]
 
     def add(self, record: dict) -> None:
         """Store a key record; ``DuplicateName`` if the name is taken."""

@@ -29,6 +29,7 @@ from ..base import (
     resent,
     sum_as_mongodb,
 )
+from .indexes import ensure
 from .outages import DUPLICATE_KEY, _outages, _unavailable
 
 READINGS, KEYS, SUMMARIES, LEASES, SERVICE = "readings", "api_keys", "sensor_summaries", "leases", "service"
@@ -121,10 +122,10 @@ class MongoReadings(Readings):
 
     def create_indexes(self) -> list[str]:
         """Create the indexes the queries use; drop the TTL index of older versions."""
-        names = [self.collection.create_index(keys, name=name) for keys, name in INDEXES]
+        names = [ensure(self.collection, keys, name) for keys, name in INDEXES]
         if OLD_RETENTION_INDEX in self.collection.index_information():
             self.collection.drop_index(OLD_RETENTION_INDEX)
-        return names
+        return [name for name in names if name]
 
     def recount(self, sensors=None) -> None:
         """Count each sensor's readings again (all sensors if None) and keep the result."""
