@@ -122,12 +122,12 @@ def serve(app: Flask) -> Flask:
     ``runserver.py`` for the development server; the Flask CLI does not, so
     ``keys create`` and ``init-db`` run when the server would refuse to start.
     Here, not in ``create_app``, the store is first reached: the key check
-    within the store's request budget; the set-up in the background
-    (``maintenance``), so that a database down or a long index build never
-    keeps the process from serving.
+    within the time to find the database (``MONGO_TIMEOUT_MS``), the set-up in
+    the background (``maintenance``), so that a database that is away or a
+    long index build never keeps the process from serving.
     """
     maintenance.start(app)
-    with app.extensions["store"].deadline():
+    with app.extensions["store"].deadline(app.config["MONGO_TIMEOUT_MS"] / 1000):
         auth.announce(app)
     store = app.extensions["store"]
     app.logger.setLevel(logging.INFO)

@@ -12,10 +12,28 @@ from . import jobs, migrate
 from .alerts import resources as alert_resources
 from .auth import SCOPES, BadKeyName, KeyManagementError
 from .errors import ApiError
-from .stores import open_store
+from .stores import StoreUnavailable, open_store
 
 
-@click.command("init-db")
+class _OneLine:
+    """A command that, when the store is away, says so in one line and exits 1 (no traceback)."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except StoreUnavailable as error:
+            raise click.ClickException(f"{error.detail} ({error.reason()})") from None
+
+
+class StoreCommand(_OneLine, click.Command):
+    pass
+
+
+class StoreGroup(_OneLine, AppGroup):
+    pass
+
+
+@click.command("init-db", cls=StoreCommand)
 @click.option("--recount", is_flag=True, help="MongoDB: count each sensor's readings again for /sensors/.")
 @with_appcontext
 def init_db_command(recount: bool) -> None:
@@ -25,7 +43,7 @@ def init_db_command(recount: bool) -> None:
     click.echo(f"{store.kind} store {store.name!r} ready; indexes: {', '.join(names)}")
 
 
-@click.command("run-jobs")
+@click.command("run-jobs", cls=StoreCommand)
 @with_appcontext
 def run_jobs_command() -> None:
     """Run the periodic jobs (retention, alert checks) once and send due notifications, for a scheduler."""
@@ -89,7 +107,7 @@ def _copy(source, target) -> None:
         )
 
 
-@click.command("copy-to")
+@click.command("copy-to", cls=StoreCommand)
 @click.argument("target")
 @with_appcontext
 def copy_to_command(target: str) -> None:
@@ -105,7 +123,7 @@ def copy_to_command(target: str) -> None:
         store.close()
 
 
-@click.command("copy-from")
+@click.command("copy-from", cls=StoreCommand)
 @click.argument("source")
 @with_appcontext
 def copy_from_command(source: str) -> None:
@@ -121,7 +139,7 @@ def copy_from_command(source: str) -> None:
         store.close()
 
 
-keys = AppGroup("keys", help="Manage API keys.")
+keys = StoreGroup("keys", help="Manage API keys.")
 
 
 @keys.command("create")
@@ -158,7 +176,7 @@ def revoke_key(name: str) -> None:
     click.echo(f"revoked {name!r}")
 
 
-rules = AppGroup("rules", help="Manage alert rules (the same as /rules/ over the API).")
+rules = StoreGroup("rules", help="Manage alert rules (the same as /rules/ over the API).")
 
 
 @rules.command("list")

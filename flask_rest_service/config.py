@@ -93,8 +93,10 @@ DESCRIPTIONS = {
     ),
     "MONGO_TIMEOUT_MS": (
         None,
-        "how long to look for the MongoDB server and to connect before answering `503` (pymongo's "
-        "`serverSelectionTimeoutMS` and `connectTimeoutMS`, over the same options in the URL)",
+        "how long one look for the MongoDB server and one connection may take (pymongo's "
+        "`serverSelectionTimeoutMS` and `connectTimeoutMS`, over the same options in the URL), and the "
+        "key check as a web process starts; a request looks again until `MONGO_REQUEST_TIMEOUT_MS` "
+        "runs out, which is what decides its `503`",
     ),
     "MONGO_REQUEST_TIMEOUT_MS": (
         None,

@@ -48,7 +48,8 @@ class Root(Resource):
         try:
             database.ping()
             health["auth"] = "open" if current_app.extensions["guard"].is_open() else "keys"
-        except StoreUnavailable:
+        except StoreUnavailable as error:
+            current_app.logger.warning("health check: the database cannot be reached (%s)", error.reason())
             detail = "the database cannot be reached"
             raise ApiError(detail, status=503, extra=health, headers=RETRY) from None
         return {"status": "OK", **health}

@@ -1,6 +1,7 @@
 """Database outages, for real: on MongoDB nothing listens or a peer hangs up; on SQLite
 the file is not a database, or another process holds the write lock."""
 
+import errno
 import socket
 import sqlite3
 import threading
@@ -88,6 +89,43 @@ def test_health_says_the_database_is_unreachable(outage_app):
     response = outage_app.test_client().get("/")
     assert response.status_code == 503
     assert response.json["detail"] == "the database cannot be reached"
+
+
+@pytest.mark.e2e
+def test_each_outage_log_line_names_the_host_port_and_cause_never_the_password(dead_port, caplog):
+    app = make_app(
+        {"MONGO_URI": f"mongodb://reader:s3cret@127.0.0.1:{dead_port}/rest"},
+        MONGO_TIMEOUT_MS=300, MONGO_REQUEST_TIMEOUT_MS=300, CREATE_INDEXES=False,
+    )  # fmt: skip
+    client = app.test_client()
+    assert client.get("/").status_code == 503
+    assert client.get("/readings/").status_code == 503
+    cause = (
+        f"ServerSelectionTimeoutError: 127.0.0.1:{dead_port}: [Errno {errno.ECONNREFUSED}] Connection refused"
+    )
+    warnings = [record.getMessage() for record in caplog.records if record.levelname == "WARNING"]
+    assert warnings == [
+        f"health check: the database cannot be reached ({cause})",
+        f"database unavailable: {cause}",
+    ]
+    assert "s3cret" not in caplog.text
+    close_app(app)
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("args", [["init-db"], ["keys", "list"], ["rules", "list"], ["run-jobs"]])
+def test_a_command_on_a_database_that_is_away_says_so_in_one_line_and_exits_1(dead_port, args):
+    app = make_app(
+        {"MONGO_URI": f"mongodb://127.0.0.1:{dead_port}/rest"},
+        MONGO_TIMEOUT_MS=300, MONGO_REQUEST_TIMEOUT_MS=300, CREATE_INDEXES=False,
+    )  # fmt: skip
+    result = app.test_cli_runner().invoke(args=args)
+    assert result.exit_code == 1
+    assert result.output == (
+        "Error: the database cannot be reached; try again shortly (ServerSelectionTimeoutError: "
+        f"127.0.0.1:{dead_port}: [Errno {errno.ECONNREFUSED}] Connection refused)\n"
+    )
+    close_app(app)
 
 
 def test_keys_are_checked_against_the_database_so_an_outage_is_503_not_401(outage_app):

@@ -438,12 +438,12 @@ class Store(ABC):
     def ping(self) -> None:
         """Reach the database; ``StoreUnavailable`` if it cannot be reached."""
 
-    def deadline(self) -> AbstractContextManager:
+    def deadline(self, seconds: float | None = None) -> AbstractContextManager:
         """A block whose database calls together end within the store's budget (else ``StoreUnavailable``).
 
         One request's calls share one; an engine whose waits are each bounded
         otherwise needs none (SQLite: its only wait is for the write lock,
-        bounded by its busy timeout).
+        bounded by its busy timeout). ``seconds``, if shorter, bounds it instead.
         """
         return nullcontext()
 

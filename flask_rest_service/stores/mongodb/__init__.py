@@ -44,9 +44,9 @@ class MongoStore(Store):
         """Round-trip to the server."""
         self.db.command("ping")
 
-    def deadline(self):
+    def deadline(self, seconds: float | None = None):
         """Every operation in the block, retries included, ends within the budget (pymongo's ``timeout``)."""
-        return pymongo.timeout(self.budget)
+        return pymongo.timeout(min(self.budget, seconds or self.budget))
 
     def init(self, recount: bool = False) -> list[str]:
         """Create the indexes; build the sensor summary the first time (or count again).
@@ -55,7 +55,12 @@ class MongoStore(Store):
         index build or a count on a large collection takes minutes, and one
         cut short by ``maxTimeMS`` is undone on the server. (Called inside a
         request's deadline, the shorter one holds: pymongo only shortens.)
+        Under a deadline pymongo retries a read until it ends, so the server
+        is first reached within a request's budget: a database that is away
+        is an outage at once, not an hour later.
         """
+        with self.deadline():
+            self.ping()
         with pymongo.timeout(self.maintenance_budget):
             names = self.readings.create_indexes() + self.keys.create_indexes() + self.alerts.create_indexes()
             service = self.db[SERVICE]

@@ -1,6 +1,7 @@
 """Driver errors that mean the database is away: ``StoreUnavailable`` (a 503), not a bug."""
 
 import functools
+import re
 
 from pymongo.errors import (
     BulkWriteError,
@@ -14,6 +15,8 @@ from ..base import (
     StoreUnavailable,
 )
 
+# A user and password, wherever a message might quote a connection string.
+CREDENTIALS = re.compile(r"[^\s/@:]+:[^\s/@]*@")
 DUPLICATE_KEY = 11000
 NOT_CONFIRMED = "the database did not confirm the write; send it again (with the same _id it is stored once)"
 # Server error codes that mean the database is away, busy or refusing this
@@ -64,6 +67,7 @@ def _unavailable(error: Exception) -> StoreUnavailable | None:
     if isinstance(error, OperationFailure) and error.code is not None:
         name = OUTAGE_CODES.get(error.code) or (error.details or {}).get("codeName", "")
         why = f"{why} {error.code} {name}".rstrip()
+    why = f"{why}: {cause(error)}"
     if isinstance(error, BulkWriteError):
         # Documents refused one by one because the server stepped down (or
         # another outage) mid-batch: the rest may be stored, so resend.
@@ -83,6 +87,18 @@ def _unavailable(error: Exception) -> StoreUnavailable | None:
     ):
         return StoreUnavailable(why=why)
     return None
+
+
+def cause(error: Exception) -> str:
+    """The driver's own words, for the log: each server's host, port and what failed, no password.
+
+    A failed server selection says, for each server it tried, ``host:port:
+    what failed`` (refused, a TLS handshake or an IP access list, a wire
+    version too old) before its timeouts and topology, which add nothing.
+    """
+    text = " ".join(str(error).split())
+    text = re.split(r", Timeout: |, full error: | \(configured timeouts: ", text)[0]
+    return CREDENTIALS.sub("****@", text)[:500]
 
 
 def _outages(cls):
