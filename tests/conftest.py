@@ -4,8 +4,8 @@ Every test that uses ``app`` (or ``app_factory``, ``client``, ``readings``)
 runs once per store: ``sqlite`` (a file in the test's own folder) and
 ``mongomock`` (stock mongomock, standing in for MongoDB's query semantics).
 With ``TEST_MONGO_URL=mongodb://...`` a third, ``mongodb``, runs the same
-tests on a real server, each in a database of its own that is dropped
-afterwards. The database state is read back through the store's own
+tests on a real server, each in a database of its own whose collections are
+dropped afterwards (its user needs ``readWriteAnyDatabase``, no more). The database state is read back through the store's own
 interface (``readings``), so one assertion holds on every engine.
 
 No test depends on what the caller exported: every variable the service
@@ -131,7 +131,7 @@ def store_settings(kind: str, folder: Path) -> dict:
     return {
         "MONGO_URI": TEST_MONGO_URL,
         "MONGO_DBNAME": f"test_{uuid.uuid4().hex[:12]}",
-        "DROP_AFTER_TEST": True,
+        "CLEAN_AFTER_TEST": True,
     }
 
 
@@ -152,10 +152,16 @@ def module_app(kind: str, **config):
 
 
 def close_app(app):
-    """Drop a test database on a real server; close the store's and the rate limiter's connections."""
+    """Empty a test database on a real server; close the store's and the rate limiter's connections.
+
+    Each collection is dropped (``dropCollection`` is in the ``readWrite``
+    roles; ``dropDatabase`` is not): a database without collections no
+    longer exists, so none is left behind to count against Atlas M0's 100.
+    """
     store = app.extensions["store"]
-    if app.config.get("DROP_AFTER_TEST"):
-        store.db.client.drop_database(store.db.name)
+    if app.config.get("CLEAN_AFTER_TEST"):
+        for name in store.db.list_collection_names():
+            store.db.drop_collection(name)
     store.close()
     for limiter in app.extensions.get("limiter", ()):
         client = getattr(limiter.storage, "storage", None)  # limits' Redis storage: its redis client
