@@ -94,6 +94,17 @@ def test_a_connection_string_the_service_will_not_use_names_its_setting(uri, rea
     assert "s3cret" not in str(refused.value)
 
 
+def test_reads_go_to_the_primary_whatever_the_url_says():
+    # A secondary may not hold what was just acknowledged (read-after-write).
+    from pymongo import ReadPreference
+
+    from flask_rest_service.stores import open_store
+
+    store = open_store(from_env({"MONGO_URL": "mongodb://127.0.0.1:9/x?readPreference=secondaryPreferred"}))
+    assert store.db.read_preference == ReadPreference.PRIMARY
+    store.close()
+
+
 def test_integer_settings_are_read_and_checked():
     assert from_env({"MAX_BATCH_SIZE": "50"})["MAX_BATCH_SIZE"] == 50
     with pytest.raises(ConfigError, match="MAX_BATCH_SIZE must be an integer, got 'many'"):

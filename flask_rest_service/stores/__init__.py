@@ -32,6 +32,9 @@ def open_store(config: Mapping) -> Store:
             # Client-side operation timeout: bounds each operation with its
             # retries, and sends maxTimeMS so that the server stops too.
             timeoutMS=config["MONGO_REQUEST_TIMEOUT_MS"],
+            # Over a readPreference in the URL: a secondary may not hold the
+            # reading just acknowledged, nor the rule just made (read-after-write).
+            readPreference="primary",
         )
         return MongoStore(
             client[config["MONGO_DBNAME"]],
