@@ -146,7 +146,11 @@ SCHEMAS = {
             "status": {"enum": ["stored", "already_stored", "rejected"]},
             "_id": {"$ref": "#/components/schemas/ObjectId"},
             "errors": {"type": "array", "items": {"type": "object"}},
-            "problems": {"type": "integer", "description": "how many problems, when more than are listed"},
+            "problems": {
+                "type": "integer",
+                "description": "how many problems were found, when more than are listed: checking "
+                "stops at one more, so the reading has at least this many",
+            },
         },
     },
     "Sensor": {
