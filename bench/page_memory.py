@@ -13,7 +13,7 @@ names (a batch of 1,000 readings of ~14 KB of ``"$n": 1`` each, ~14 MB
 inflated) a few times and prints the worker's CPU seconds per request
 (``/proc/PID/stat``), and the answer's status and detail.
 
-    .venv/bin/python bench/page_memory.py [READINGS] [CLIENTS]
+    .venv/bin/python bench/page_memory.py [READINGS] [CLIENTS]   # READINGS 0: the bad names only
 """
 
 import gzip
@@ -34,10 +34,8 @@ from export_memory import BASE, start_server, status_kb  # noqa: E402
 SAMPLES = 5600  # numbers a reading: about 60 KB of JSON
 
 
-def post(body: bytes, headers: dict) -> tuple[int, bytes]:
-    request = urllib.request.Request(
-        BASE + "/readings/", body, {"Content-Type": "application/json", **headers}
-    )
+def post(body: bytes, headers: dict, path: str = "/readings/") -> tuple[int, bytes]:
+    request = urllib.request.Request(BASE + path, body, {"Content-Type": "application/json", **headers})
     try:
         with urllib.request.urlopen(request) as response:
             return response.status, response.read()
@@ -111,19 +109,21 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
 
 
-def bad_names(worker: int, tries: int = 5) -> dict:
+def bad_names(worker: int, path: str, tries: int = 5) -> dict:
     reading = "{" + ",".join(f'"${n}":1' for n in range(1600)) + "}"  # ~14 KB of bad names
     body = gzip.compress(("[" + ",".join([reading] * 1000) + "]").encode(), 9)
     costs = []
     for _ in range(tries):
         before = cpu_seconds(worker)
-        status, answer = post(body, {"Content-Encoding": "gzip"})
+        status, answer = post(body, {"Content-Encoding": "gzip"}, path)
         costs.append(round(cpu_seconds(worker) - before, 2))
+    answer = json.loads(answer)
     return {
+        "what": f"POST {path}",
         "gzip KB": round(len(body) / 1024),
         "inflated MB": round(len(reading) * 1000 / 1e6, 1),
         "status": status,
-        "detail": json.loads(answer)["detail"],
+        "detail": answer["detail"] if status == 400 else f"{len(answer)} results, the first {answer[0]}",
         "worker CPU s per request": costs,
     }
 
@@ -135,12 +135,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-pages-") as folder:
         server, worker = start_server(folder)
         try:
-            size = seed(count)
-            print(f"seeded {count} readings of {size / 1000:.0f} KB")
-            print(json.dumps(concurrently(worker, clients, walk, "/readings/?limit=1000")))
-            print(json.dumps(concurrently(worker, clients, download, "/readings/export?format=ndjson")))
-            print(json.dumps(concurrently(worker, clients, download, "/readings/export?format=csv")))
-            print(json.dumps(bad_names(worker)))
+            if count:  # 0: the bad names only
+                size = seed(count)
+                print(f"seeded {count} readings of {size / 1000:.0f} KB")
+                print(json.dumps(concurrently(worker, clients, walk, "/readings/?limit=1000")))
+                print(json.dumps(concurrently(worker, clients, download, "/readings/export?format=ndjson")))
+                print(json.dumps(concurrently(worker, clients, download, "/readings/export?format=csv")))
+            print(json.dumps(bad_names(worker, "/readings/")))
+            print(json.dumps(bad_names(worker, "/readings/?partial=true")))
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait()
