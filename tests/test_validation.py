@@ -274,3 +274,13 @@ def test_each_item_of_a_partial_batch_is_looked_at_until_one_past_its_list():
     checked = validation.check_batch(batch, NOW, BIG)
     assert [reading.looked for reading in batch[:3]] == [11, 11, 11]
     assert [(problems.count, len(problems.listed)) for _, problems in checked] == [(11, 10)] * 3 + [(0, 0)]
+
+
+def test_a_patch_removing_many_bad_names_is_looked_at_until_one_past_the_list():
+    patch = {f"${n}": None for n in range(1000)}
+    with pytest.raises(ValidationError) as raised:
+        validation.clean_patch(patch, ObjectId(), BIG, NOW)
+    assert raised.value.detail == "at least 11 problems in the patch; the first 10 are listed"
+    assert raised.value.errors == [
+        {"field": f"${n}", "detail": "field names must not start with '$'"} for n in range(10)
+    ]
