@@ -36,6 +36,9 @@ INTEGER_SETTINGS = {
     "MAX_BUCKETS": (10000, 1),
     "MAX_INFLATED_LENGTH": (16 * 1024 * 1024, 1024),
     "MAX_READING_BYTES": (64 * 1024, 64),
+    # A page of GET /readings/ ends early once its readings reach this many
+    # bytes (as stored): its memory is bounded whatever their size.
+    "PAGE_BYTES": (1024 * 1024, 1024),
     # How far ahead of the server's clock a reading's timestamp may be: a
     # reading from the future would hold its sensor's alerts until then.
     "MAX_FUTURE_SECONDS": (900, 0),
@@ -122,6 +125,12 @@ DESCRIPTIONS = {
     "MAX_BUCKETS": (None, "most buckets one `/readings/stats` request may ask for"),
     "MAX_INFLATED_LENGTH": (None, "most a gzip body may inflate to, in bytes"),
     "MAX_READING_BYTES": (None, "largest reading, as JSON, in bytes"),
+    "PAGE_BYTES": (
+        None,
+        "a `GET /readings/` page ends early, before `limit` readings, once its readings reach this "
+        "many bytes (as stored, about their size as JSON): it holds one reading at least, and its "
+        "`next` link goes on from there",
+    ),
     "MAX_FUTURE_SECONDS": (
         None,
         "how far ahead of the server's clock a reading's timestamp may be; one further ahead is "

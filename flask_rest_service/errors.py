@@ -38,11 +38,12 @@ class ApiError(Exception):
 class ValidationError(ApiError):
     """Untrusted input that does not hold what it must; lists every problem."""
 
-    def __init__(self, errors: list, what: str = "the request", total: int | None = None):
+    def __init__(self, errors: list, what: str = "the request", total: int | None = None, stopped=False):
         count = len(errors) if total is None else total
         noun = "problem" if count == 1 else "problems"
         listed = f"; the first {len(errors)} are listed" if count > len(errors) else ""
-        super().__init__(f"{count} {noun} in {what}{listed}", errors)
+        least = "at least " if stopped else ""  # the checker stopped looking: there may be more
+        super().__init__(f"{least}{count} {noun} in {what}{listed}", errors)
 
 
 def problem(status: int, detail: str, errors=None, headers=None, extra=None):

@@ -167,25 +167,45 @@ def _chunks(pieces: Iterable[bytes]) -> Iterator[bytes]:
 
 def ndjson(readings: Iterable[dict]) -> Iterator[bytes]:
     """Yield readings as newline-delimited Extended JSON, in chunks."""
-    return _chunks(lines(readings))
+    return ndjson_batches(_batched(readings))
+
+
+def ndjson_batches(batches: Iterable[list[dict]]) -> Iterator[bytes]:
+    """Yield batches of readings as newline-delimited Extended JSON, in chunks, one batch held at a time."""
+    return _chunks(chain.from_iterable(map(lines, batches)))
 
 
 def csv_lines(readings: Iterable[dict]) -> Iterator[bytes]:
     """Yield a header and one line per reading, in chunks."""
-    return _chunks(_csv_lines(iter(readings)))
+    return csv_batches(_batched(readings))
 
 
-def _csv_lines(readings: Iterator[dict]) -> Iterator[bytes]:
-    first = next(readings, None)
+def csv_batches(batches: Iterable[list[dict]]) -> Iterator[bytes]:
+    """Yield a header and one line per reading of each batch, in chunks, one batch held at a time.
+
+    The store's batches are bounded by bytes as well as count
+    (``Readings.export_batches``), so big readings come a few at a time.
+    """
+    return _chunks(_csv_lines(iter(batches)))
+
+
+def _batched(readings: Iterable[dict]) -> Iterator[list[dict]]:
+    readings = iter(readings)
+    while batch := list(islice(readings, ROWS)):
+        yield batch
+
+
+def _csv_lines(batches: Iterator[list[dict]]) -> Iterator[bytes]:
+    batch = next(batches, None)
+    first = batch[0] if batch else None
     columns = [*FIXED_COLUMNS, *(key for key in first or () if key not in FIXED_COLUMNS)]
     known = set(columns)
     yield _written([header(columns)]).encode()
-    if first is None:
-        return
-    readings = chain((first,), readings)
-    while batch := list(islice(readings, ROWS)):
-        values = (list(map(dict.get, batch, repeat(column))) for column in columns)
-        yield csv_text([*map(cells, values), extra_cells(batch, known)]).encode()
+    while batch:
+        for rows in _batched(batch):  # ROWS at most, formatted together a column at a time
+            values = (list(map(dict.get, rows, repeat(column))) for column in columns)
+            yield csv_text([*map(cells, values), extra_cells(rows, known)]).encode()
+        batch = next(batches, None)
 
 
 def csv_text(columns: list[tuple[list[str], Collection[str]]]) -> str:

@@ -146,7 +146,11 @@ SCHEMAS = {
             "status": {"enum": ["stored", "already_stored", "rejected"]},
             "_id": {"$ref": "#/components/schemas/ObjectId"},
             "errors": {"type": "array", "items": {"type": "object"}},
-            "problems": {"type": "integer", "description": "how many problems, when more than are listed"},
+            "problems": {
+                "type": "integer",
+                "description": "how many problems were found, when more than are listed: checking "
+                "stops at one more, so the reading has at least this many",
+            },
         },
     },
     "Sensor": {
@@ -279,6 +283,10 @@ def build(app: Flask) -> dict:
     """Build the document for this app's settings."""
     config = app.config
     page = {"limit": {"maximum": config["MAX_PAGE_SIZE"], "default": config["DEFAULT_PAGE_SIZE"]}}
+    list_page = (
+        f"a page of readings: at most limit, fewer once they reach {config['PAGE_BYTES']} bytes (as "
+        "stored); follow the Link header's next page until there is none"
+    )
     gzip_note = "Any body may be sent with Content-Encoding: gzip."
     reading_input = {"$ref": "#/components/schemas/ReadingInput"}
     batch = {"type": "array", "minItems": 1, "maxItems": config["MAX_BATCH_SIZE"], "items": reading_input}
@@ -320,7 +328,7 @@ def build(app: Flask) -> dict:
                     "readings",
                     "listReadings",
                     "List readings, newest first, one keyset page at a time",
-                    {"200": _json(READINGS, "a page of readings", ("Link",)), **_errors("BadRequest")},
+                    {"200": _json(READINGS, list_page, ("Link",)), **_errors("BadRequest")},
                     parameters=schemas.parameters(schemas.ListParams, **page),
                 ),
                 "post": _operation(

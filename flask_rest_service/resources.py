@@ -73,10 +73,9 @@ class ReadingList(Resource):
         """List readings, one keyset page at a time."""
         config = current_app.config
         query = queries.parse_list_query(request.args, config["DEFAULT_PAGE_SIZE"], config["MAX_PAGE_SIZE"])
-        found = store().page(query)
+        found, more = store().page(query, config["PAGE_BYTES"])
         headers = {}
-        if len(found) > query.limit:
-            found = found[: query.limit]
+        if more:
             args = {k: v for k, v in request.args.items() if k != "cursor"}
             args["cursor"] = queries.encode_cursor(Position.of(found[-1]))
             headers["Link"] = f'<{request.base_url}?{urlencode(args)}>; rel="next"'
@@ -138,12 +137,12 @@ class ReadingExport(Resource):
     def get(self):
         """Stream the readings, oldest first."""
         query = queries.parse_export_query(request.args)
-        cursor = store().export(query.filters)
+        batches = store().export_batches(query.filters)
         # Run the query before the first byte: a database error is then a 503
         # rather than a file cut short.
-        first = next(cursor, None)
-        readings = chain([first], cursor) if first is not None else iter(())
-        lines = export.csv_lines(readings) if query.format == "csv" else export.ndjson(readings)
+        first = next(batches, None)
+        batches = chain([first], batches) if first is not None else iter(())
+        lines = export.csv_batches(batches) if query.format == "csv" else export.ndjson_batches(batches)
         response = current_app.response_class(lines, content_type=export.MEDIA_TYPES[query.format])
         response.headers["Content-Disposition"] = f'attachment; filename="{export.filename(query)}"'
         return response

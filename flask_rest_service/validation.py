@@ -2,12 +2,15 @@
 
 Nothing here does I/O. Problems are collected, not stopped at, and raised
 together as one ``ValidationError`` whose entries name the field (body),
-parameter (query string) or batch index they belong to.
+parameter (query string) or batch index they belong to; up to a bound: once
+more are found than an answer lists, checking stops (``Problems.full``), so
+a body of a million bad field names costs the work of a few, not a million.
 """
 
 import json
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,8 +26,8 @@ from .errors import ApiError, ValidationError
 
 _LABELS = ("sensor", "type")  # fields that must be short strings when present
 _LABEL_PROBLEM = f"must be a string of 1 to {MAX_LABEL_LENGTH} characters"
-# Problems listed in an answer (each counted, only these many listed): a body
-# of a million bad keys costs a count, not a million entries.
+# Problems listed in an answer; checking stops at one more (the answer then
+# says "at least"): a body of a million bad keys costs a dozen checks.
 MAX_ERRORS_PER_READING = 10
 MAX_ERRORS_PER_REQUEST = 100
 TIMESTAMP_FORMS = 'an ISO 8601 date-time, Unix epoch seconds or {"$date": ...}'
@@ -43,26 +46,42 @@ _DURATION = re.compile(DURATION)
 
 
 class Problems:
-    """The problems found in untrusted input: every one counted, the first ``limit`` listed."""
+    """The problems found in untrusted input: the first ``limit`` listed, all found counted.
+
+    ``full`` once one more than ``limit`` is found: the checker then stops
+    looking (the answer could list no more of them), and the count is a
+    lower bound ("at least 11 problems").
+    """
 
     def __init__(self, limit: int = MAX_ERRORS_PER_READING):
         self.listed: list[dict] = []
         self.count = 0
         self.limit = limit
+        self.full = False
 
     def add(self, entry: dict) -> None:
         """Count a problem; list it while there is room."""
         self.count += 1
         if len(self.listed) < self.limit:
             self.listed.append(entry)
+        else:
+            self.full = True
+
+    def include(self, other: "Problems", **where) -> None:
+        """Add another input's problems (a batch item's), each listed entry with ``where`` (its index)."""
+        for problem in other.listed:
+            self.add({**where, **problem})
+        self.count += other.count - len(other.listed)  # counted, not listed
 
     def __bool__(self) -> bool:
         return self.count > 0
 
-    def raise_if_any(self, what: str) -> None:
-        """Raise them as one ValidationError, if there are any."""
+    def raise_if_any(self, what: str, stopped: bool | None = None) -> None:
+        """Raise them as one ValidationError, if there are any; ``stopped``: whether looking stopped
+        before the end (by default, whether this list is full)."""
         if self.count:
-            raise ValidationError(self.listed, what, total=self.count)
+            stopped = self.full if stopped is None else stopped
+            raise ValidationError(self.listed, what, total=self.count, stopped=stopped)
 
 
 # --- values -------------------------------------------------------------
@@ -183,7 +202,12 @@ def _clean(value: Any, path: str, depth: int, limits: "Limits", errors: Problems
         if depth >= limits.max_depth:
             errors.add({"field": path, "detail": f"nested deeper than {limits.max_depth}"})
             return None
-        return [_clean(item, f"{path}.{i}", depth + 1, limits, errors) for i, item in enumerate(value)]
+        items = []
+        for i, item in enumerate(value):
+            items.append(_clean(item, f"{path}.{i}", depth + 1, limits, errors))
+            if errors.full:  # the rest would only be counted: not looked at
+                break
+        return items
     if isinstance(value, int) and not isinstance(value, bool):
         if not INT64_MIN <= value <= INT64_MAX:
             errors.add({"field": path, "detail": "integers must fit in 64 bits"})
@@ -200,10 +224,14 @@ def _clean_fields(
         # _key_problem's cases, tested without a call (once per field of every reading); it words a refusal.
         if not key or key[0] == "$" or "." in key or "\x00" in key:
             errors.add({"field": f"{path}.{key}" if path else key, "detail": _key_problem(key)})
+            if errors.full:  # the rest would only be counted: not looked at
+                break
         elif item.__class__ in _AS_THEY_ARE:
             clean[key] = item  # most of a reading's fields: no call, no path
         else:
             clean[key] = _clean(item, f"{path}.{key}" if path else key, depth + 1, limits, errors)
+            if errors.full:
+                break
     return clean
 
 
@@ -250,6 +278,8 @@ def clean_reading(
         except ValueError as error:
             id_problem = str(error)
     _clean_fields(raw, reading, "", 0, limits, errors, skip=("_id", "timestamp"))
+    if errors.full:
+        return reading, errors
     if id_problem is not None:  # listed after the fields' problems, as a reader meets them
         errors.add({"field": "_id", "detail": id_problem})
     for field in _LABELS:
@@ -318,6 +348,8 @@ def clean_patch(
     given = {key: value for key, value in raw.items() if value is not None}
     changes, errors = clean_reading(given, None, limits, now)
     for key in removals:
+        if errors.full:
+            break
         if problem := _key_problem(key):
             errors.add({"field": key, "detail": problem})
         if key in ("_id", "timestamp"):
@@ -352,38 +384,47 @@ def _no_constant(name: str):
 
 def check_batch(payload: list, received: datetime, limits: Limits) -> list[tuple[dict, Problems]]:
     """Validate each item of a batch; return (document, problems) for each, in order."""
+    return list(_checked(payload, received, limits))
+
+
+def _checked(payload: list, received: datetime, limits: Limits) -> Iterator[tuple[dict, Problems]]:
+    """Validate the items of a batch one by one, as the caller asks for them."""
     if not payload:
         raise ValidationError([{"field": "", "detail": "a batch must hold at least one reading"}])
     if len(payload) > limits.max_batch:
         raise ApiError(f"a batch holds at most {limits.max_batch} readings; got {len(payload)}", status=413)
-    checked, seen = [], set()
+    seen = set()
     for item in payload:
         reading, problems = clean_reading(item, received, limits)
-        if "_id" in reading and reading["_id"] in seen:
+        if "_id" in reading and reading["_id"] in seen and not problems.full:
             problems.add({"field": "_id", "detail": "appears twice in the batch"})
         seen.add(reading.get("_id"))
-        checked.append((reading, problems))
-    return checked
+        yield reading, problems
 
 
 def clean_readings(payload: Any, received: datetime, limits: Limits) -> list[dict]:
-    """Validate a reading or a batch as a whole; return the documents to store."""
+    """Validate a reading or a batch as a whole; return the documents to store.
+
+    A batch is checked until its answer's list is full: the readings after
+    that are not looked at.
+    """
     if not isinstance(payload, list):
         reading, errors = clean_reading(payload, received, limits)
         errors.raise_if_any("the reading")
         return [reading]
-    checked = check_batch(payload, received, limits)
     errors = Problems(MAX_ERRORS_PER_REQUEST)
-    bad = 0
-    for index, (_, problems) in enumerate(checked):
+    readings, bad, stopped = [], 0, False
+    for index, (reading, problems) in enumerate(_checked(payload, received, limits)):
+        readings.append(reading)
         if not problems.count:  # most of them: nothing to list
             continue
         bad += 1
-        for problem in problems.listed:
-            errors.add({"index": index, **problem})
-        errors.count += problems.count - len(problems.listed)  # counted, not listed
-    errors.raise_if_any(f"{bad} of {len(payload)} readings")
-    return [reading for reading, _ in checked]
+        errors.include(problems, index=index)
+        stopped = stopped or problems.full
+        if errors.count > errors.limit and index + 1 < len(payload):  # more than listed: stop looking
+            errors.raise_if_any(f"{len(payload)} readings", stopped=True)
+    errors.raise_if_any(f"{bad} of {len(payload)} readings", stopped=stopped)
+    return readings
 
 
 class ObjectIdConverter(BaseConverter):

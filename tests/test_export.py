@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from flask_rest_service import export
 from flask_rest_service.export import FIXED_COLUMNS, cell, csv_lines, header, numbers
 from flask_rest_service.extjson import dumps
-from flask_rest_service.stores import StoreUnavailable
+from flask_rest_service.stores import StoreUnavailable, base
+from flask_rest_service.stores.base import Filters
 
 
 def oid(n):
@@ -47,6 +48,20 @@ def test_csv_has_the_fixed_columns_first_fields_and_extra_oldest_first(client, s
         f"{oid(2)},k,t,2026-03-01T11:00:00Z,2.5,C,\r\n"
         f'{oid(3)},k,,2026-03-01T12:00:00.005Z,3,,"{{""pos"":{{""lat"":1.5}},""ok"":true}}"\r\n'
     )
+
+
+def test_a_file_read_a_reading_a_batch_is_the_same_file(client, series, readings, monkeypatch):
+    # Batches cut by bytes (here one reading each): the header still comes from the first reading.
+    monkeypatch.setattr(base, "EXPORT_BATCH_BYTES", 1)
+    assert [len(batch) for batch in readings.export_batches(Filters("k"))] == [1, 1, 1]
+    assert client.get("/readings/export?sensor=k").get_data(as_text=True) == (
+        "_id,sensor,type,timestamp,value,unit,extra\r\n"
+        f"{oid(1)},k,t,2026-03-01T10:00:00Z,1,C,\r\n"
+        f"{oid(2)},k,t,2026-03-01T11:00:00Z,2.5,C,\r\n"
+        f'{oid(3)},k,,2026-03-01T12:00:00.005Z,3,,"{{""pos"":{{""lat"":1.5}},""ok"":true}}"\r\n'
+    )
+    lines = client.get("/readings/export?format=ndjson").get_data(as_text=True).splitlines()
+    assert [json_util.loads(line) for line in lines] == [readings.get(oid(n)) for n in (1, 2, 3, 4)]
 
 
 def test_ndjson_is_one_extended_json_reading_per_line(client, series, readings):

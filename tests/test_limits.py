@@ -164,7 +164,7 @@ def test_a_reading_with_one_problem_more_than_listed_says_so(client, readings):
     errors = [{"field": f"${n}", "detail": "field names must not start with '$'"} for n in range(10)]
     assert response.status_code == 400
     assert response.json == problem_body(
-        400, "Bad Request", "11 problems in the reading; the first 10 are listed", errors
+        400, "Bad Request", "at least 11 problems in the reading; the first 10 are listed", errors
     )
     assert readings.count() == 0
 

@@ -6,6 +6,9 @@ import pytest
 from bson import ObjectId
 from conftest import next_link, problem_body
 
+from flask_rest_service.queries import encode_cursor
+from flask_rest_service.stores.base import Position
+
 BASE = datetime(2026, 3, 1, 10, 0, 0)
 
 
@@ -168,3 +171,52 @@ def test_bad_parameters_get_400_naming_each(client, query, errors):
     assert response.json == problem_body(
         400, "Bad Request", f"{len(errors)} {noun} in the query string", errors
     )
+
+
+# --- pages bounded by bytes -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def bulky(readings):
+    """Five readings of about 1,050 bytes each as stored, one minute apart."""
+    docs = [
+        {
+            "_id": ObjectId(f"{i:024x}"),
+            "value": i,
+            "pad": "x" * 1000,
+            "timestamp": BASE + timedelta(minutes=i),
+        }
+        for i in range(1, 6)
+    ]
+    readings.insert(docs)
+    return docs
+
+
+def test_a_page_ends_early_once_its_readings_reach_page_bytes(app, client, bulky):
+    app.config["PAGE_BYTES"] = 2500  # the third reading takes it past: the page ends after it
+    response = client.get("/readings/?limit=4")
+    assert response.status_code == 200
+    assert response.json == [
+        {"_id": {"$oid": f"{i:024x}"}, "value": i, "pad": "x" * 1000, "timestamp": {"$date": f"2026-03-01T10:0{i}:00Z"}}
+        for i in (5, 4, 3)
+    ]  # fmt: skip
+    assert next_link(response) == f"/readings/?limit=4&cursor={encode_cursor(Position.of(bulky[2]))}"
+
+
+def test_following_next_through_pages_cut_by_bytes_gives_every_reading_once(app, client, bulky):
+    app.config["PAGE_BYTES"] = 1024  # one reading a page: each is bigger
+    link, pages, seen = "/readings/?limit=3", 0, []
+    while link:
+        response = client.get(link)
+        assert response.status_code == 200
+        seen += values(response)
+        link, pages = next_link(response), pages + 1
+    assert (seen, pages) == ([5, 4, 3, 2, 1], 5)
+
+
+def test_a_page_whose_readings_fit_in_page_bytes_is_cut_by_limit_only(app, client, bulky):
+    app.config["PAGE_BYTES"] = 1024 * 1024
+    response = client.get("/readings/?limit=4")
+    assert values(response) == [5, 4, 3, 2]
+    assert next_link(response) == f"/readings/?limit=4&cursor={encode_cursor(Position.of(bulky[1]))}"
+    assert values(client.get(next_link(response))) == [1]

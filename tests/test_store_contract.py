@@ -12,8 +12,9 @@ import pytest
 from bson import ObjectId
 from conftest import everything
 
+from flask_rest_service.stores import base
 from flask_rest_service.stores.alerts import State
-from flask_rest_service.stores.base import Filters, ListQuery
+from flask_rest_service.stores.base import Filters, ListQuery, Position
 
 DAY = datetime(2026, 1, 1)
 
@@ -50,8 +51,8 @@ def test_a_timestamp_that_is_an_array_is_undated_first_by_id(odd_readings):
     # Not a date, so undated, even when the array holds one (MongoDB's $type
     # "date" matches such an array: the engine must not take it for a date).
     assert values(everything(odd_readings)) == [2, 4, 5, 1, 3]  # the export: oldest first
-    page = odd_readings.page(ListQuery(Filters("a"), limit=10))
-    assert values(page) == [3, 1, 5, 4, 2]  # the list: newest first
+    page, more = odd_readings.page(ListQuery(Filters("a"), limit=10))
+    assert (values(page), more) == ([3, 1, 5, 4, 2], False)  # the list: newest first
 
 
 def test_a_time_range_holds_only_dated_readings(odd_readings):
@@ -133,3 +134,45 @@ def test_reading_a_state_changes_nothing(store):
     assert alerts.state(rule_id, "k") == before == State(state="firing", version=1)
     assert alerts.transition(rule_id, "k", before, State(), None)
     assert alerts.transition(rule_id, "k", before, State(state="firing"), None) is False  # moved since
+
+
+# --- pages and export batches bounded by bytes ---------------------------------------------------
+
+
+@pytest.fixture
+def bulky_readings(store):
+    """Three dated readings and two undated, each about 1,050 bytes as stored."""
+    pad = "x" * 1000
+    store.readings.insert(
+        [{"_id": oid(n), "value": n, "pad": pad, "timestamp": DAY + timedelta(days=n)} for n in (1, 2, 3)]
+        + [{"_id": oid(n), "value": n, "pad": pad} for n in (4, 5)]
+    )
+    return store.readings
+
+
+def walk(readings, max_bytes: int) -> list[list]:
+    """Every page's values, following each page's last position while more follow."""
+    pages, after, more = [], None, True
+    while more:
+        page, more = readings.page(ListQuery(limit=4, after=after), max_bytes)
+        pages.append(values(page))
+        after = Position.of(page[-1])
+    return pages
+
+
+@pytest.mark.parametrize(
+    ("max_bytes", "pages"),
+    [
+        (1, [[3], [2], [1], [5], [4]]),  # one reading a page, across from the dated to the undated
+        (2500, [[3, 2, 1], [5, 4]]),  # cut by bytes, then by what is left
+        (None, [[3, 2, 1, 5], [4]]),  # by limit only
+    ],
+)
+def test_pages_cut_by_bytes_hold_every_reading_once(bulky_readings, max_bytes, pages):
+    assert walk(bulky_readings, max_bytes) == pages
+
+
+def test_export_batches_are_cut_by_bytes_and_hold_every_reading_once(bulky_readings, monkeypatch):
+    monkeypatch.setattr(base, "EXPORT_BATCH_BYTES", 2500)
+    batches = [values(batch) for batch in bulky_readings.export_batches(Filters())]
+    assert batches == [[4, 5, 1], [2, 3]]

@@ -12,6 +12,7 @@ from werkzeug.datastructures import MultiDict
 
 from flask_rest_service import validation
 from flask_rest_service.bsonvalues import bson_time
+from flask_rest_service.errors import ValidationError
 from flask_rest_service.queries import Filters, ListQuery, decode_cursor, encode_cursor, parse_list_query
 from flask_rest_service.stores import Position
 from flask_rest_service.validation import Limits, clean_reading, parse_timestamp
@@ -147,12 +148,15 @@ def test_a_field_name_is_refused_as_key_problem_says(key, where):
 @example({"$x": 1, "_id": "no", "a.b": 2, "sensor": "", "timestamp": "no", "type": 3, "value": True})
 @example({"_id": "65f0000000000000000000aa", "b": {"a.b": 1, "c": [{"$d": 2}]}, "x": 2**64})
 def test_clean_reading_answers_as_its_reference(raw):
-    """The same document (field order included) and the same problems, in the same order."""
+    """The same problems listed, in the same order; unless checking stopped (more than are listed),
+    the same count and the same document (field order included)."""
     limits = Limits(max_depth=3)
     reading, errors = clean_reading(raw, datetime(2026, 1, 1), limits)
     expected, expected_errors = _reference_clean_reading(raw, datetime(2026, 1, 1), limits)
-    assert list(reading.items()) == list(expected.items())
-    assert (errors.count, errors.listed) == (expected_errors.count, expected_errors.listed)
+    assert errors.listed == expected_errors.listed
+    if not errors.full:
+        assert list(reading.items()) == list(expected.items())
+        assert errors.count == expected_errors.count
 
 
 @pytest.mark.parametrize(
@@ -211,3 +215,72 @@ def test_parse_list_query_values():
     args = MultiDict({"sensor": "a", "type": "t", "since": "0", "until": "1", "limit": "5"})
     filters = Filters(sensor="a", type="t", since=datetime(1970, 1, 1), until=datetime(1970, 1, 1, 0, 0, 1))
     assert parse_list_query(args, 100, 1000) == ListQuery(filters, limit=5)
+
+
+# --- checking stops once the answer's list is full ---------------------------------------------------
+
+
+class Counted(dict):
+    """A reading that counts the fields the validator looks at (``items`` is how it walks them)."""
+
+    looked = 0
+
+    def items(self):
+        for pair in super().items():
+            self.looked += 1
+            yield pair
+
+
+BIG = Limits(max_bytes=10**8)  # the size limit would refuse these before any field is looked at
+NOW = datetime(2026, 3, 1, 10)
+
+
+def bad_names(count: int) -> Counted:
+    return Counted({f"${n}": 1 for n in range(count)})
+
+
+def test_a_reading_of_many_bad_names_is_looked_at_until_one_past_the_list():
+    reading = bad_names(100_000)
+    _, problems = clean_reading(reading, NOW, BIG)
+    assert (reading.looked, problems.count, len(problems.listed), problems.full) == (11, 11, 10, True)
+    assert problems.listed[0] == {"field": "$0", "detail": "field names must not start with '$'"}
+
+
+def test_a_nested_list_of_bad_objects_is_looked_at_until_one_past_the_list():
+    items = [Counted({"$x": 1}) for _ in range(1000)]
+    _, problems = clean_reading({"deep": items}, NOW, BIG)
+    assert [item.looked for item in items] == [1] * 11 + [0] * 989
+    assert (problems.count, problems.full) == (11, True)
+    assert problems.listed[:2] == [
+        {"field": "deep.0.$x", "detail": "field names must not start with '$'"},
+        {"field": "deep.1.$x", "detail": "field names must not start with '$'"},
+    ]
+
+
+def test_a_batch_is_looked_at_until_one_past_its_list_and_no_further():
+    batch = [bad_names(1000) for _ in range(50)]
+    with pytest.raises(ValidationError) as raised:
+        validation.clean_readings(batch, NOW, BIG)
+    assert [reading.looked for reading in batch] == [11] * 10 + [0] * 40
+    assert raised.value.detail == "at least 110 problems in 50 readings; the first 100 are listed"
+    assert raised.value.errors[:1] + raised.value.errors[-1:] == [
+        {"index": 0, "field": "$0", "detail": "field names must not start with '$'"},
+        {"index": 9, "field": "$9", "detail": "field names must not start with '$'"},
+    ]
+
+
+def test_each_item_of_a_partial_batch_is_looked_at_until_one_past_its_list():
+    batch = [bad_names(1000) for _ in range(3)] + [{"value": 1}]
+    checked = validation.check_batch(batch, NOW, BIG)
+    assert [reading.looked for reading in batch[:3]] == [11, 11, 11]
+    assert [(problems.count, len(problems.listed)) for _, problems in checked] == [(11, 10)] * 3 + [(0, 0)]
+
+
+def test_a_patch_removing_many_bad_names_is_looked_at_until_one_past_the_list():
+    patch = {f"${n}": None for n in range(1000)}
+    with pytest.raises(ValidationError) as raised:
+        validation.clean_patch(patch, ObjectId(), BIG, NOW)
+    assert raised.value.detail == "at least 11 problems in the patch; the first 10 are listed"
+    assert raised.value.errors == [
+        {"field": f"${n}", "detail": "field names must not start with '$'"} for n in range(10)
+    ]

@@ -30,6 +30,9 @@ from .alerts import Alerts
 
 STATISTICS = ("count", "min", "max", "avg", "sum", "first", "last")
 EXPORT_BATCH = 1000  # readings per query of an export: no cursor outlives a batch
+# Bytes of readings (as stored) per query of an export, whatever their size:
+# what an export holds in memory at a time (bench/page_memory.py).
+EXPORT_BATCH_BYTES = 1024 * 1024
 EXPORT_RETRIES = 3  # tries of a batch after the first, once the file has started
 DELETE_BATCH = 5000  # readings per transaction of a bulk delete or of retention
 
@@ -59,6 +62,28 @@ class Position:
 
 
 EVERYTHING = Filters()
+
+
+class Budget:
+    """The bytes (as stored) a slice may still read, so that its memory is bounded by bytes, not only count.
+
+    An engine calls ``take`` with each reading's size, in order, and stops
+    when it says so: after one reading past the budget (a look ahead, so
+    the caller knows more follow without another query). The first
+    ``kept`` readings are those within it: always at least one.
+    """
+
+    def __init__(self, size: int | None = None):
+        self.left = math.inf if size is None else size
+        self.kept = 0
+
+    def take(self, size: int) -> bool:
+        """Count one reading read; return whether to stop reading after it."""
+        if self.left <= 0:
+            return True
+        self.left -= size
+        self.kept += 1
+        return False
 
 
 @dataclass(frozen=True)
@@ -310,17 +335,46 @@ class Readings(ABC):
         """
 
     @abstractmethod
-    def _dated(self, filters: Filters, after: Position | None, limit: int, descending: bool) -> list[dict]:
-        """Up to ``limit`` dated readings past ``after`` by ``(timestamp, _id)``."""
+    def _dated(
+        self,
+        filters: Filters,
+        after: Position | None,
+        limit: int,
+        descending: bool,
+        budget: Budget | None = None,
+    ) -> list[dict]:
+        """Up to ``limit`` dated readings past ``after`` by ``(timestamp, _id)``.
+
+        With a ``budget``, read a bounded number of bytes at a time and stop
+        where ``Budget.take`` says.
+        """
 
     @abstractmethod
-    def _undated(self, filters: Filters, after: ObjectId | None, limit: int, descending: bool) -> list[dict]:
-        """Up to ``limit`` readings without a date timestamp past ``after`` by ``_id``."""
+    def _undated(
+        self,
+        filters: Filters,
+        after: ObjectId | None,
+        limit: int,
+        descending: bool,
+        budget: Budget | None = None,
+    ) -> list[dict]:
+        """Up to ``limit`` readings without a date timestamp past ``after`` by ``_id`` (``budget``: see
+        ``_dated``)."""
 
     # --- the same on every engine ----------------------------------------------
 
-    def slice(self, filters: Filters, after: Position | None, limit: int, descending: bool) -> list[dict]:
-        """Up to ``limit`` readings past ``after`` in the readings' order (or its reverse)."""
+    def slice(
+        self,
+        filters: Filters,
+        after: Position | None,
+        limit: int,
+        descending: bool,
+        budget: Budget | None = None,
+    ) -> list[dict]:
+        """Up to ``limit`` readings past ``after`` in the readings' order (or its reverse).
+
+        ``budget``: see ``_dated``.
+        """
         timed = filters.since is not None or filters.until is not None  # a time range: dated only
         phases = ["dated"] if timed else ["dated", "undated"] if descending else ["undated", "dated"]
         if after is not None:
@@ -331,16 +385,31 @@ class Readings(ABC):
             here = after if after is not None and phase == phases[0] else None
             wanted = limit - len(found)
             if phase == "dated":
-                found += self._dated(filters, here, wanted, descending)
+                found += self._dated(filters, here, wanted, descending, budget)
             else:
-                found += self._undated(filters, here.id if here else None, wanted, descending)
-            if len(found) >= limit:
+                found += self._undated(filters, here.id if here else None, wanted, descending, budget)
+            if len(found) >= limit or budget is not None and len(found) > budget.kept:
                 break
         return found
 
-    def page(self, query: ListQuery) -> list[dict]:
-        """Return up to ``limit + 1`` readings, newest first, after the cursor."""
-        return self.slice(query.filters, query.after, query.limit + 1, descending=True)
+    def bounded(
+        self, filters: Filters, after: Position | None, limit: int, descending: bool, max_bytes: int | None
+    ) -> tuple[list[dict], bool]:
+        """Up to ``limit`` readings past ``after``, fewer once they reach ``max_bytes`` as stored
+        (always one at least); and whether more follow."""
+        budget = Budget(max_bytes)
+        found = self.slice(filters, after, limit + 1, descending, budget)
+        kept = min(limit, budget.kept)
+        return found[:kept], len(found) > kept
+
+    def page(self, query: ListQuery, max_bytes: int | None = None) -> tuple[list[dict], bool]:
+        """Return a page of readings, newest first, after the cursor, and whether more follow.
+
+        At most ``limit`` readings, and fewer where they reach ``max_bytes``
+        (as stored): the page then ends early, and the next goes on from
+        its last reading.
+        """
+        return self.bounded(query.filters, query.after, query.limit, True, max_bytes)
 
     def latest(self, sensor: str, type: str | None = None) -> dict | None:
         """Return the newest reading of a sensor (of a type), or None."""
@@ -348,25 +417,38 @@ class Readings(ABC):
         return found[0] if found else None
 
     def export(self, filters: Filters) -> Iterator[dict]:
+        """Yield every matching reading, oldest first (``export_batches``, one by one)."""
+        for batch in self.export_batches(filters):
+            yield from batch
+
+    def export_batches(self, filters: Filters) -> Iterator[list[dict]]:
         """Yield every matching reading, oldest first, a keyset batch (one short query) at a time.
 
-        No query stays open between batches, so a slow reader holds no
-        server cursor (MongoDB drops idle ones after 10 minutes) and no
-        SQLite read transaction (which would hold back its WAL checkpoints).
+        A batch holds at most ``EXPORT_BATCH`` readings, and ends early
+        once they reach ``EXPORT_BATCH_BYTES`` as stored (one reading at
+        least): an export's memory is bounded whatever the readings' size. No query stays open between
+        batches, so a slow reader holds no server cursor (MongoDB drops idle
+        ones after 10 minutes) and no SQLite read transaction (which would
+        hold back its WAL checkpoints).
         """
         after = None
         while True:
             if after is None:  # before the first byte: an outage is still a 503
-                batch = self.slice(filters, after, EXPORT_BATCH, descending=False)
+                batch, more = self._export_batch(filters, after)
             else:  # the file has started: a transient fault (a lost cursor, a step-down) is waited out
-                batch = _retried(lambda at=after: self.slice(filters, at, EXPORT_BATCH, descending=False))
-            yield from batch
-            if len(batch) < EXPORT_BATCH:
+                batch, more = _retried(lambda at=after: self._export_batch(filters, at))
+            if batch:
+                yield batch
+            if not more:
                 return
             after = Position.of(batch[-1])
+            del batch  # not held while the next one is read
+
+    def _export_batch(self, filters: Filters, after: Position | None) -> tuple[list[dict], bool]:
+        return self.bounded(filters, after, EXPORT_BATCH, False, EXPORT_BATCH_BYTES)
 
 
-def _retried(read: Callable[[], list[dict]]) -> list[dict]:
+def _retried(read: Callable[[], tuple]) -> tuple:
     """Read again after an outage, a second longer each time; the last outage is raised."""
     for attempt in range(1, EXPORT_RETRIES + 1):
         try:

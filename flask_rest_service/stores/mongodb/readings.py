@@ -5,6 +5,7 @@ import math
 from collections import Counter
 from datetime import datetime, timedelta
 
+import bson
 from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING, ReturnDocument
 from pymongo.errors import (
@@ -19,6 +20,7 @@ from ..base import (
     DELETE_BATCH,
     EVERYTHING,
     STATISTICS,
+    Budget,
     Conflict,
     Filters,
     Position,
@@ -45,6 +47,10 @@ INDEXES = [
 # that the summary stays right), and init() drops it.
 OLD_RETENTION_INDEX = "retention"
 SUMMARY_VERSION = 1
+# Readings a reply holds when a slice has a byte budget: what a page or an
+# export batch holds in memory before the budget is looked at (64 KB readings:
+# 3 MB), against a round trip per this many small readings.
+BUDGET_BATCH = 50
 log = logging.getLogger(__name__)
 
 
@@ -321,7 +327,14 @@ class MongoReadings(Readings):
         """Count the matching readings."""
         return self.collection.count_documents(time_filter(filters))
 
-    def _dated(self, filters: Filters, after: Position | None, limit: int, descending: bool) -> list[dict]:
+    def _dated(
+        self,
+        filters: Filters,
+        after: Position | None,
+        limit: int,
+        descending: bool,
+        budget: Budget | None = None,
+    ) -> list[dict]:
         criteria = time_filter(filters, dated=True)
         if after is not None:
             op = "$lt" if descending else "$gt"
@@ -331,17 +344,40 @@ class MongoReadings(Readings):
             tighter = min if descending else max
             bounds[inclusive] = tighter(bounds.get(inclusive, after.timestamp), after.timestamp)
             criteria["$or"] = [{"timestamp": {op: after.timestamp}}, {"_id": {op: after.id}}]
-        # batch_size=limit: the whole slice in the first reply, so no server cursor outlives the call.
-        sort = NEWEST_FIRST if descending else OLDEST_FIRST
-        return list(self.collection.find(criteria, sort=sort, limit=limit, batch_size=limit))
+        return self._read(criteria, NEWEST_FIRST if descending else OLDEST_FIRST, limit, budget)
 
-    def _undated(self, filters: Filters, after: ObjectId | None, limit: int, descending: bool) -> list[dict]:
+    def _undated(
+        self,
+        filters: Filters,
+        after: ObjectId | None,
+        limit: int,
+        descending: bool,
+        budget: Budget | None = None,
+    ) -> list[dict]:
         criteria = {key: value for key, value in time_filter(filters).items() if key != "timestamp"}
         criteria["$nor"] = [{"timestamp": {"$type": "date", "$not": {"$type": "array"}}}]  # not one date
         if after is not None:
             criteria["_id"] = {"$lt" if descending else "$gt": after}
-        sort = [("_id", DESCENDING if descending else ASCENDING)]
-        return list(self.collection.find(criteria, sort=sort, limit=limit, batch_size=limit))
+        return self._read(criteria, [("_id", DESCENDING if descending else ASCENDING)], limit, budget)
+
+    def _read(self, criteria: dict, sort: list, limit: int, budget: Budget | None) -> list[dict]:
+        """The matching readings: all in one reply, or with a budget, a few a reply until it says stop.
+
+        Either way no server cursor outlives the call: the whole slice comes
+        in the first reply, or the cursor is closed (killed) where it stopped.
+        """
+        if budget is None:
+            return list(self.collection.find(criteria, sort=sort, limit=limit, batch_size=limit))
+        found = []
+        cursor = self.collection.find(criteria, sort=sort, limit=limit, batch_size=min(limit, BUDGET_BATCH))
+        try:
+            for doc in cursor:
+                found.append(doc)
+                if budget.take(len(bson.encode(doc))):  # its size as stored: as the SQLite engine counts
+                    break
+        finally:
+            cursor.close()
+        return found
 
     def stats(self, query: StatsQuery) -> list[dict]:
         """Return the non-empty buckets, oldest first, computed by the server.

@@ -10,6 +10,7 @@ from .. import ids
 from ..base import (
     DELETE_BATCH,
     EVERYTHING,
+    Budget,
     Conflict,
     Filters,
     Position,
@@ -51,6 +52,19 @@ def _draw_again(connection, docs: list[dict], rows: list[tuple], last: int, rese
 def _documents(rows) -> list[dict]:
     """Decode the ``doc`` column of rows, all in one call."""
     return bson.decode_all(b"".join(row[0] for row in rows))
+
+
+def _read(cursor, budget: Budget | None) -> list[dict]:
+    """The documents of a query's rows: all at once, or with a budget, a row at a time until it says stop."""
+    if budget is None:
+        return _documents(cursor.fetchall())
+    rows = []
+    for row in cursor:  # one step of the statement each: only the rows kept are held
+        rows.append(row)
+        if budget.take(len(row[0])):
+            break
+    cursor.close()  # the statement ends here, not when the cursor is collected
+    return _documents(rows)
 
 
 def _where(filters: Filters) -> tuple[list[str], list]:
@@ -193,7 +207,14 @@ class SqliteReadings(Readings):
                 f"SELECT count(*) FROM readings{_sql_where(clauses)}", params
             ).fetchone()[0]
 
-    def _dated(self, filters: Filters, after: Position | None, limit: int, descending: bool) -> list[dict]:
+    def _dated(
+        self,
+        filters: Filters,
+        after: Position | None,
+        limit: int,
+        descending: bool,
+        budget: Budget | None = None,
+    ) -> list[dict]:
         if after is None:
             clauses, params = _where(filters)
             clauses.append("ts IS NOT NULL")
@@ -220,9 +241,16 @@ class SqliteReadings(Readings):
         order = "ts DESC, id DESC" if descending else "ts, id"
         sql = f"SELECT doc FROM readings{_sql_where(clauses)} ORDER BY {order} LIMIT ?"
         with self.db.connection() as connection:
-            return _documents(connection.execute(sql, [*params, limit]).fetchall())
+            return _read(connection.execute(sql, [*params, limit]), budget)
 
-    def _undated(self, filters: Filters, after: ObjectId | None, limit: int, descending: bool) -> list[dict]:
+    def _undated(
+        self,
+        filters: Filters,
+        after: ObjectId | None,
+        limit: int,
+        descending: bool,
+        budget: Budget | None = None,
+    ) -> list[dict]:
         clauses, params = _where(filters)
         clauses.append("ts IS NULL")
         if after is not None:
@@ -231,7 +259,7 @@ class SqliteReadings(Readings):
         order = "id DESC" if descending else "id"
         sql = f"SELECT doc FROM readings{_sql_where(clauses)} ORDER BY {order} LIMIT ?"
         with self.db.connection() as connection:
-            return _documents(connection.execute(sql, [*params, limit]).fetchall())
+            return _read(connection.execute(sql, [*params, limit]), budget)
 
     def stats(self, query: StatsQuery) -> list[dict]:
         """Return the non-empty buckets, oldest first, aggregated while the rows stream by."""
