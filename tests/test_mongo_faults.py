@@ -199,7 +199,7 @@ def test_init_db_uses_an_equivalent_index_made_under_another_name(wire):
     assert result.exit_code == 0, result.output
     assert "sensor_1_timestamp_-1__id_-1, timestamp," in result.output
     made = [index["name"] for doc in wire.commands("createIndexes") for index in doc["indexes"]]
-    assert made == ["timestamp", "name", "hash", "rule_at", "deliveries_due"]
+    assert made == ["timestamp", "type_timestamp", "name", "hash", "rule_at", "deliveries_due"]
     close_app(app)
 
 
@@ -227,7 +227,7 @@ def test_an_index_legacy_documents_cannot_have_is_logged_and_init_db_goes_on(wir
     )  # fmt: skip
     result = app.test_cli_runner().invoke(args=["init-db"])
     assert result.exit_code == 0, result.output
-    assert "indexes: timestamp, name, hash, rule_at, deliveries_due" in result.output
+    assert "indexes: timestamp, type_timestamp, name, hash, rule_at, deliveries_due" in result.output
     assert (
         "readings: index sensor_timestamp (sensor 1, timestamp -1, _id -1) not built, the service runs without it: "
         "cannot index parallel arrays [timestamp] [sensor]"
@@ -243,7 +243,7 @@ def test_setting_the_store_up_runs_under_its_own_long_deadline_not_a_requests(wi
     )
     assert app.test_cli_runner().invoke(args=["init-db"]).exit_code == 0
     builds = wire.commands("createIndexes")
-    assert len(builds) == 6
+    assert len(builds) == 7
     assert all(3_590_000 < doc["maxTimeMS"] <= 3_600_000 for doc in builds), [
         doc["maxTimeMS"] for doc in builds
     ]
@@ -268,6 +268,23 @@ def test_a_web_process_serves_while_its_store_set_up_still_waits(wire):
     )
     assert result.stdout.splitlines()[-2:] == ["201", "True"]  # answered; the set-up still to do
     assert len(wire.commands("createIndexes")) == 1
+
+
+def test_a_list_asks_for_undated_readings_only_where_some_may_exist(wire, client):
+    # The undated phase's filter (a negated $type) can use no index: on a
+    # collection known to hold none, it is never sent.
+    wire.replies["find", "service"] = lambda request: _cursor_of_service(
+        request, {"_id": "undated", "exist": False}
+    )
+    assert client.get("/readings/").status_code == 200
+    assert client.get("/readings/?type=t").status_code == 200
+    sent = [doc["filter"] for doc in wire.commands("find") if doc["find"] == "readings"]
+    assert len(sent) == 2
+    assert all("$nor" not in query for query in sent), sent
+
+
+def _cursor_of_service(request, doc):
+    return {"ok": 1, "cursor": {"id": 0, "ns": "rest.service", "firstBatch": [doc]}}
 
 
 # --- 4. names that do not resolve ------------------------------------------------------------

@@ -17,6 +17,7 @@ from flask_rest_service.stores.mongodb.readings import stats_pipeline
 QUERY_INDEXES = {
     "sensor_timestamp": [("sensor", 1), ("timestamp", -1), ("_id", -1)],
     "timestamp": [("timestamp", -1), ("_id", -1)],
+    "type_timestamp": [("type", 1), ("timestamp", -1), ("_id", -1)],
 }
 
 
@@ -58,7 +59,7 @@ def test_init_db_creates_them_and_is_harmless_twice(build):
     assert first.exit_code == second.exit_code == 0
     assert (
         first.output
-        == f"mongodb store {app.config['MONGO_DBNAME']!r} ready; indexes: sensor_timestamp, timestamp, name, hash, rule_at, deliveries_due\n"
+        == f"mongodb store {app.config['MONGO_DBNAME']!r} ready; indexes: sensor_timestamp, timestamp, type_timestamp, name, hash, rule_at, deliveries_due\n"
     )
     assert index_keys(app) == QUERY_INDEXES
 

@@ -67,6 +67,8 @@ class MongoStore(Store):
             if recount or service.find_one({"_id": SUMMARIES, "version": SUMMARY_VERSION}) is None:
                 self.readings.recount()
                 service.replace_one({"_id": SUMMARIES}, {"version": SUMMARY_VERSION}, upsert=True)
+            if recount or not self.readings.undated_known():
+                self.readings.look_for_undated()
         return names
 
     def close(self) -> None:

@@ -42,11 +42,20 @@ OLDEST_FIRST = [("timestamp", ASCENDING), ("_id", ASCENDING)]
 INDEXES = [
     ([("sensor", 1), ("timestamp", -1), ("_id", -1)], "sensor_timestamp"),
     ([("timestamp", -1), ("_id", -1)], "timestamp"),
+    ([("type", 1), ("timestamp", -1), ("_id", -1)], "type_timestamp"),  # ?type= without a sensor
 ]
 # The TTL index of versions before 1.1; retention is now done by jobs.py (so
 # that the summary stays right), and init() drops it.
 OLD_RETENTION_INDEX = "retention"
 SUMMARY_VERSION = 1
+# Not one date (missing, null, another type, an array): such a reading (only
+# 2014-era collections, or a copy from one, hold them) is listed after the
+# dated ones. The filter cannot use an index (a negated $type never does), so
+# whether any may exist is kept in the service collection, and the query is
+# only sent when one may: init looks once (a scan, under the maintenance
+# deadline), and every write of an undated reading marks it.
+NOT_ONE_DATE = {"$nor": [{"timestamp": {"$type": "date", "$not": {"$type": "array"}}}]}
+UNDATED = "undated"
 # Readings a reply holds when a slice has a byte budget: what a page or an
 # export batch holds in memory before the budget is looked at (64 KB readings:
 # 3 MB), against a round trip per this many small readings.
@@ -125,6 +134,7 @@ class MongoReadings(Readings):
         self.db = db
         self.collection = db[READINGS]
         self.summaries = db[SUMMARIES]
+        self.service = db[SERVICE]
 
     def create_indexes(self) -> list[str]:
         """Create the indexes the queries use; drop the TTL index of older versions."""
@@ -132,6 +142,40 @@ class MongoReadings(Readings):
         if OLD_RETENTION_INDEX in self.collection.index_information():
             self.collection.drop_index(OLD_RETENTION_INDEX)
         return [name for name in names if name]
+
+    def undated_may_exist(self) -> bool:
+        """Whether the collection may hold a reading without one date (unknown until ``look_for_undated``)."""
+        found = self.service.find_one({"_id": UNDATED})
+        return found is None or found.get("exist", True)
+
+    def undated_known(self) -> bool:
+        """Whether ``look_for_undated`` has run on this database."""
+        return self.service.find_one({"_id": UNDATED}) is not None
+
+    def look_for_undated(self) -> None:
+        """Look through the collection once for a reading without one date, and keep the answer.
+
+        A write that marks one meanwhile wins: "none" is only kept if no mark
+        came between the look and the keeping (``marks`` is unchanged).
+        """
+        marks = (self.service.find_one({"_id": UNDATED}) or {}).get("marks", 0)
+        if self.collection.find_one(NOT_ONE_DATE, projection={"_id": 1}) is not None:
+            self._mark_undated()
+            return
+        try:
+            self.service.update_one({"_id": UNDATED, "marks": marks}, {"$set": {"exist": False}}, upsert=True)
+        except DuplicateKeyError:
+            pass  # a write marked one since: it stands
+
+    def _mark_undated(self) -> None:
+        self.service.update_one(
+            {"_id": UNDATED}, {"$set": {"exist": True}, "$inc": {"marks": 1}}, upsert=True
+        )
+
+    def _note_undated(self, docs) -> None:
+        """Mark, before writing them, that readings without one date are about to be stored."""
+        if any(not isinstance(doc.get("timestamp"), datetime) for doc in docs):
+            self._mark_undated()
 
     def recount(self, sensors=None) -> None:
         """Count each sensor's readings again (all sensors if None) and keep the result."""
@@ -225,6 +269,7 @@ class MongoReadings(Readings):
 
     def _insert(self, docs: list[dict]) -> list[ObjectId]:
         """Insert readings and count the new ones; return the ids refused as stored already."""
+        self._note_undated(docs)
         if len(docs) == 1:
             try:
                 self.collection.insert_one(docs[0])
@@ -258,6 +303,7 @@ class MongoReadings(Readings):
     def replace(self, oid: ObjectId, reading: dict) -> dict | None:
         """Replace a reading's fields, keeping its id; None if there is none."""
         body = {key: value for key, value in reading.items() if key != "_id"}
+        self._note_undated([body])
         before = self.collection.find_one_and_replace(
             {"_id": oid}, body, projection={"sensor": 1}, return_document=ReturnDocument.BEFORE
         )
@@ -275,6 +321,10 @@ class MongoReadings(Readings):
             update["$unset"] = dict.fromkeys(removals, "")
         if not update:
             return self.get(oid)
+        if "timestamp" in removals or (
+            "timestamp" in changes and not isinstance(changes["timestamp"], datetime)
+        ):
+            self._mark_undated()
         if "sensor" not in changes and "sensor" not in removals:
             return self.collection.find_one_and_update(
                 {"_id": oid}, update, return_document=ReturnDocument.AFTER
@@ -354,8 +404,10 @@ class MongoReadings(Readings):
         descending: bool,
         budget: Budget | None = None,
     ) -> list[dict]:
+        if not self.undated_may_exist():
+            return []
         criteria = {key: value for key, value in time_filter(filters).items() if key != "timestamp"}
-        criteria["$nor"] = [{"timestamp": {"$type": "date", "$not": {"$type": "array"}}}]  # not one date
+        criteria.update(NOT_ONE_DATE)
         if after is not None:
             criteria["_id"] = {"$lt" if descending else "$gt": after}
         return self._read(criteria, [("_id", DESCENDING if descending else ASCENDING)], limit, budget)
