@@ -123,6 +123,17 @@ DESCRIPTIONS = {
     "AUTH_CACHE_SECONDS": (None, "how long each process trusts what it learned about keys"),
     "DASHBOARD_REFRESH_SECONDS": (None, "how often the dashboard reloads its data"),
     "QUIET_AFTER_MINUTES": (None, "the dashboard marks a sensor silent this long as quiet"),
+    "ALERTS_DELIVERY_TIMEOUT_SECONDS": (
+        None,
+        "the most one alert delivery takes in all (connecting, sending, the whole answer; a receiver "
+        "that answers slowly is cut then); a delivery's claim lasts a minute longer, so no other "
+        "process sends it again meanwhile",
+    ),
+    "ALERTS_DELIVERY_THREADS": (
+        None,
+        "targets each process sends alerts to at once (one at a time to each target): a slow "
+        "receiver holds up only its own notifications while fewer than this many are slow",
+    ),
     "FORWARDED_HOPS": (
         "`1` on Heroku (where `DYNO` is set), else `0`",
         "proxies in front whose `X-Forwarded-For`/`-Proto` to trust",
@@ -147,17 +158,6 @@ DESCRIPTIONS = {
     ),
     "REQUIRE_API_KEYS": ("`0`", "refuse to serve while no key exists, and never run open"),
     "ALERTS_ALLOW_LINK_LOCAL": ("`0`", "let alert targets be link-local or cloud metadata addresses"),
-    "ALERTS_DELIVERY_TIMEOUT_SECONDS": (
-        None,
-        "the most one alert delivery takes in all (connecting, sending, the whole answer; a receiver "
-        "that answers slowly is cut then); a delivery's claim lasts a minute longer, so no other "
-        "process sends it again meanwhile",
-    ),
-    "ALERTS_DELIVERY_THREADS": (
-        None,
-        "targets each process sends alerts to at once (one at a time to each target): a slow "
-        "receiver holds up only its own notifications while fewer than this many are slow",
-    ),
     "RATE_LIMIT": (
         "`600/minute`",
         "per key or client address (several as `10/second;600/minute`); `off` disables",
