@@ -37,7 +37,12 @@ def create_app(config=None) -> Flask:
         app.config["SQLITE_PATH"] = os.path.join(app.instance_path, settings.SQLITE_FILE)
     app.extensions["store"] = store = open_store(app.config)
     app.extensions["keys"] = keys = auth.Keys(store.keys, app.config["API_KEYS"])
-    app.extensions["alerts"] = Engine(store, app.config["ALERTS_ALLOW_LINK_LOCAL"])
+    app.extensions["alerts"] = Engine(
+        store,
+        app.config["ALERTS_ALLOW_LINK_LOCAL"],
+        delivery_timeout=app.config["ALERTS_DELIVERY_TIMEOUT_SECONDS"],
+        delivery_threads=app.config["ALERTS_DELIVERY_THREADS"],
+    )
     app.extensions["guard"] = auth.Guard(
         keys, app.config["AUTH_CACHE_SECONDS"], app.config["REQUIRE_API_KEYS"]
     )

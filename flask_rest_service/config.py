@@ -45,6 +45,10 @@ INTEGER_SETTINGS = {
     "AUTH_CACHE_SECONDS": (5, 0),
     "DASHBOARD_REFRESH_SECONDS": (10, 1),
     "QUIET_AFTER_MINUTES": (15, 1),
+    # One alert delivery in all (connect, send, the whole answer), and how
+    # many targets each process sends to at once.
+    "ALERTS_DELIVERY_TIMEOUT_SECONDS": (10, 1),
+    "ALERTS_DELIVERY_THREADS": (4, 1),
     # Proxies in front whose X-Forwarded-For/-Proto to trust: Heroku's router
     # is one (Heroku sets DYNO); elsewhere none unless told.
     "FORWARDED_HOPS": (None, 0),
@@ -139,6 +143,17 @@ DESCRIPTIONS = {
     "AUTH_CACHE_SECONDS": (None, "how long each process trusts what it learned about keys"),
     "DASHBOARD_REFRESH_SECONDS": (None, "how often the dashboard reloads its data"),
     "QUIET_AFTER_MINUTES": (None, "the dashboard marks a sensor silent this long as quiet"),
+    "ALERTS_DELIVERY_TIMEOUT_SECONDS": (
+        None,
+        "the most one alert delivery takes in all (connecting, sending, the whole answer; a receiver "
+        "that answers slowly is cut then); a delivery's claim lasts a minute longer, so no other "
+        "process sends it again meanwhile",
+    ),
+    "ALERTS_DELIVERY_THREADS": (
+        None,
+        "targets each process sends alerts to at once (one at a time to each target): a slow "
+        "receiver holds up only its own notifications while fewer than this many are slow",
+    ),
     "FORWARDED_HOPS": (
         "`1` on Heroku (where `DYNO` is set), else `0`",
         "proxies in front whose `X-Forwarded-For`/`-Proto` to trust",

@@ -11,7 +11,9 @@
 - ``deliver``: in every web process's delivery thread, never in a request:
   each due delivery is claimed (so only one process sends it), sent, and
   recorded; a failure is tried again later (``BACKOFF_SECONDS``), until
-  ``len(BACKOFF_SECONDS) + 1`` tries in all.
+  ``len(BACKOFF_SECONDS) + 1`` tries in all. Each target's deliveries go to a
+  thread of a bounded pool (``pool.py``), so a slow receiver holds up only its
+  own; each send has one deadline for all of it, and its claim outlasts that.
 
 Every state change goes through ``Alerts.transition`` (compare-and-set on
 the state's version): of two processes seeing the same change, one writes it
@@ -26,15 +28,20 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from ..bsonvalues import is_number, utc_now
+from ..config import INTEGER_SETTINGS
 from ..stores import Position, StoreUnavailable
 from ..stores.base import Filters, field_value
 from . import machine, notify, targets
+from .pool import TargetPool
 from .rules import describe, watches
 
 log = logging.getLogger(__name__)
 RULES_CACHE_SECONDS = 5
 BACKOFF_SECONDS = (30, 120, 600, 1800, 3600)
-LEASE_SECONDS = 60  # how long a claimed delivery is this process's to send
+# A claim lasts the send's deadline (ALERTS_DELIVERY_TIMEOUT_SECONDS) and this much more (name
+# resolution, which the deadline does not cut, and the outcome's write): while its send may still
+# be running, no other process takes a delivery over.
+LEASE_MARGIN_SECONDS = 60
 DELIVERY_POLL_SECONDS = 5
 DELIVERY_BATCH = 50  # deliveries claimed per query; a full batch is followed at once by the next
 TRIES = 3  # compare-and-set attempts before leaving a change to the next reading or check
@@ -45,11 +52,20 @@ REPLAY_BATCH = 500
 class Engine:
     """The alert rules of one app's store, and what they do."""
 
-    def __init__(self, store, allow_link_local: bool = False, clock=utc_now):
+    def __init__(
+        self,
+        store,
+        allow_link_local: bool = False,
+        clock=utc_now,
+        delivery_timeout: float = INTEGER_SETTINGS["ALERTS_DELIVERY_TIMEOUT_SECONDS"][0],
+        delivery_threads: int = INTEGER_SETTINGS["ALERTS_DELIVERY_THREADS"][0],
+    ):
         self.store = store
         self.allow_link_local = allow_link_local
         self.clock = clock
-        self.wakeup = threading.Event()  # set when a notification is waiting
+        self.wakeup = threading.Event()  # set when a notification is waiting, or a target's sends end
+        self.delivery_timeout = delivery_timeout
+        self._pool = TargetPool(delivery_threads, self.wakeup)
         self._version: int | None = None
         self._checked = float("-inf")
         self._exact: dict[str, list[dict]] = {}
@@ -262,30 +278,16 @@ class Engine:
 
     # --- delivering -----------------------------------------------------------------
 
+    @property
+    def lease_seconds(self) -> float:
+        """How long a claimed delivery is this process's: longer than its send can last."""
+        return self.delivery_timeout + LEASE_MARGIN_SECONDS
+
     def deliver(self, now: datetime | None = None, limit: int = DELIVERY_BATCH) -> int:
-        """Send the deliveries that are due; how many were tried."""
-        tried = 0
-        rules = {}
-        for due in self.store.alerts.due(now or self.clock(), limit):
-            event, index = due["event"], due["index"]
-            # Each claim's lease runs from its own moment, however slow the ones before it were.
-            claimed = self.clock()
-            lease = claimed + timedelta(seconds=LEASE_SECONDS)
-            if not self.store.alerts.claim(event["_id"], index, claimed, lease):
-                continue  # another process has it
-            rule = rules.get(event["rule"]) or rules.setdefault(
-                event["rule"], self.store.alerts.get_rule(event["rule"])
-            )
-            failure = (
-                "the rule was deleted"
-                if rule is None
-                else notify.send(due["url"], rule, event, self.clock(), self.allow_link_local)
-            )
-            self.store.alerts.record(
-                event["_id"], index, _outcome(due["attempts"] + 1, failure, self.clock()), lease
-            )
-            tried += 1
-        return tried
+        """Send the deliveries that are due, each target's in a thread of the pool; wait for them; how
+        many were tried."""
+        futures, _ = self._dispatch(now or self.clock(), limit, room=None)
+        return sum(future.result() for future in futures)
 
     def deliver_due(self) -> int:
         """Send everything due now, a batch at a time; how many were tried."""
@@ -294,17 +296,85 @@ class Engine:
             total += tried
         return total + tried
 
-    def run_deliveries(self) -> None:
-        """Deliver for as long as the process lives (a daemon thread's body)."""
-        while True:
+    def run_deliveries(self, stop: threading.Event | None = None) -> None:
+        """Deliver for as long as the process lives (a daemon thread's body), or until ``stop`` is set.
+
+        The loop never waits for a send: it hands what is due to the pool and
+        is woken again by a new notification, by a target's sends ending, or
+        by the poll; a slow target holds up its own thread and nothing else.
+        """
+        stop = stop or threading.Event()
+        while not stop.is_set():
             self.wakeup.wait(DELIVERY_POLL_SECONDS)
             self.wakeup.clear()
+            if stop.is_set():
+                return
             try:
-                self.deliver_due()
+                self._start_due()
             except StoreUnavailable as error:
                 log.warning("alert deliveries: %s; trying again shortly", error.reason())
             except Exception:
                 log.exception("alert deliveries failed; trying again shortly")
+
+    def _start_due(self) -> None:
+        """Hand everything due to the pool, as long as it has room, without waiting."""
+        while (room := self._pool.room()) > 0:
+            futures, seen = self._dispatch(self.clock(), DELIVERY_BATCH, room)
+            for future in futures:
+                future.add_done_callback(_log_failure)
+            if seen < DELIVERY_BATCH:
+                return
+
+    def _dispatch(self, now: datetime, limit: int, room: int | None):
+        """Start sending the due deliveries, by target, to at most ``room`` targets (None: any number)
+        not being sent to already; the futures of those started, and how many deliveries were due."""
+        due = self.store.alerts.due(now, limit, self._pool.busy())
+        by_target: dict[str, list[dict]] = {}
+        for delivery in due:
+            by_target.setdefault(delivery["url"], []).append(delivery)
+        futures = []
+        for url, deliveries in by_target.items():
+            if room is not None and len(futures) >= room:
+                break
+            future = self._pool.start(url, lambda deliveries=deliveries: self._send_each(deliveries))
+            if future is not None:
+                futures.append(future)
+        return futures, len(due)
+
+    def _send_each(self, deliveries: list[dict]) -> int:
+        """Claim, send and record one target's deliveries, in turn; how many were tried."""
+        tried = 0
+        rules = {}
+        for due in deliveries:
+            event, index = due["event"], due["index"]
+            # Each claim's lease runs from its own moment, however slow the ones before it were.
+            claimed = self.clock()
+            lease = claimed + timedelta(seconds=self.lease_seconds)
+            if not self.store.alerts.claim(event["_id"], index, claimed, lease):
+                continue  # another process has it
+            rule = rules.get(event["rule"]) or rules.setdefault(
+                event["rule"], self.store.alerts.get_rule(event["rule"])
+            )
+            failure = (
+                "the rule was deleted"
+                if rule is None
+                else notify.send(
+                    due["url"], rule, event, self.clock(), self.allow_link_local, self.delivery_timeout
+                )
+            )
+            self.store.alerts.record(
+                event["_id"], index, _outcome(due["attempts"] + 1, failure, self.clock()), lease
+            )
+            tried += 1
+        return tried
+
+
+def _log_failure(future) -> None:
+    error = future.exception()
+    if isinstance(error, StoreUnavailable):
+        log.warning("alert deliveries: %s; trying again shortly", error.reason())
+    elif error is not None:
+        log.error("alert deliveries to a target failed; trying again shortly", exc_info=error)
 
 
 class _Once:

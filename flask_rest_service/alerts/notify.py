@@ -14,6 +14,10 @@ receiver can drop repeats) and ``X-Readings-Signature: sha256=<hex>``, the
 HMAC-SHA256 of the body's exact bytes with the rule's secret. Redirects are
 not followed (one could lead to an address the check below refuses), and
 only a 2xx answer counts as delivered.
+
+Every send, webhook or Apprise, has one deadline for all of it (connecting,
+sending, the whole answer): ``targets.guarded`` cuts its connections then, so
+a receiver that answers a byte at a time costs that long and no longer.
 """
 
 import hashlib
@@ -29,7 +33,6 @@ from ..extjson import iso_utc
 from . import targets
 from .rules import describe
 
-TIMEOUT_SECONDS = 5
 SIGNATURE_HEADER = "X-Readings-Signature"
 EVENT_HEADER = "X-Readings-Event"
 
@@ -77,25 +80,37 @@ class _NoRedirects(urllib.request.HTTPRedirectHandler):
 _opener = urllib.request.build_opener(_NoRedirects)
 
 
-def send(url: str, rule: dict, event: dict, sent_at, allow_link_local: bool = False) -> str | None:
-    """Deliver one notification; None if it was, else why not.
+def send(
+    url: str,
+    rule: dict,
+    event: dict,
+    sent_at,
+    allow_link_local: bool,
+    timeout: float,
+) -> str | None:
+    """Deliver one notification within ``timeout`` seconds in all; None if it was, else why not.
 
     Every connection made meanwhile, by this module or by Apprise, to a
-    link-local or metadata address is refused as it is made (``targets.guarded``).
+    link-local or metadata address is refused as it is made, and every one is
+    cut when the time is up (``targets.guarded``).
     """
-    with targets.guarded(allow_link_local) as guard:
+    with targets.guarded(allow_link_local, timeout) as guard:
         try:
             failure = (
-                _webhook(url, rule, event, sent_at) if targets.is_webhook(url) else _apprise(url, rule, event)
+                _webhook(url, rule, event, sent_at, timeout)
+                if targets.is_webhook(url)
+                else _apprise(url, rule, event)
             )
         except Exception as error:  # a target no sender foresaw: recorded, never raised into the loop
             failure = f"{type(error).__name__}"
     if guard.refused:
         return f"refused: the target connects to {guard.refused}, a link-local or metadata address"
+    if guard.expired and failure is not None:
+        return f"timed out: no whole answer within {timeout:g} s"
     return failure
 
 
-def _webhook(url: str, rule: dict, event: dict, sent_at) -> str | None:
+def _webhook(url: str, rule: dict, event: dict, sent_at, timeout: float) -> str | None:
     body = orjson.dumps(payload(rule, event, sent_at))
     headers = {
         "Content-Type": "application/json",
@@ -105,7 +120,8 @@ def _webhook(url: str, rule: dict, event: dict, sent_at) -> str | None:
     }
     request = urllib.request.Request(url, data=body, headers=headers, method="POST")
     try:
-        with _opener.open(request, timeout=TIMEOUT_SECONDS) as answer:
+        # The socket's timeout bounds each step; guarded() bounds them all together.
+        with _opener.open(request, timeout=timeout) as answer:
             answer.read(1024)
     except urllib.error.HTTPError as error:
         error.close()

@@ -15,11 +15,14 @@ sent, ``guarded`` refuses the connection itself: Python's ``socket.connect``
 audit event (PEP 578) is raised for every connection any library makes, with
 the address it is about to connect to, so names that resolve there, DNS
 that changes its answer, and redirects followed by Apprise are refused too.
-``ALERTS_ALLOW_LINK_LOCAL`` lifts both.
+``ALERTS_ALLOW_LINK_LOCAL`` lifts both. The same hook keeps each connection a
+delivery makes, so that ``guarded`` can cut them all at the delivery's
+deadline (``ALERTS_DELIVERY_TIMEOUT_SECONDS``), whichever library made them.
 """
 
 import ipaddress
 import re
+import socket
 import sys
 import threading
 from contextlib import contextmanager
@@ -112,37 +115,96 @@ def _is_ip(name: str) -> bool:
     return True
 
 
-# --- connections, refused as they are made ------------------------------------------------
+# --- connections, refused as they are made, cut at the deadline ---------------------------
 
 _delivering = threading.local()
 _hook_installed = threading.Lock()
 
 
+class Delivery:
+    """The connections one delivery makes in its thread: refused if link-local, cut at its deadline.
+
+    ``refused`` is the address a connection was refused for; ``expired``,
+    whether the deadline passed while the delivery was still connecting,
+    sending or waiting for its answer. At the deadline every connection it
+    made is shut down (a blocked connect, send or read in the delivering
+    thread then fails at once), and any new one is refused: a receiver that
+    trickles its answer a byte at a time, which a socket's timeout (per
+    read) never cuts, is cut here. Each connection is kept as a duplicate
+    of its socket, so that the one a TLS layer takes over is still reachable.
+    """
+
+    def __init__(self, allow_link_local: bool, seconds: float | None):
+        self.refusing, self.refused, self.expired = not allow_link_local, None, False
+        self._sockets: list[socket.socket] = []
+        self._done = False
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire) if seconds else None
+        if self._timer:
+            self._timer.daemon = True
+            self._timer.start()
+
+    def connecting(self, sock, address) -> None:
+        """Refuse or keep a connection about to be made (from the audit hook)."""
+        if self.refusing and isinstance(address, tuple) and forbidden_address(str(address[0])):
+            self.refused = str(address[0])
+            raise ConnectionRefusedError(f"{address[0]} is a link-local or metadata address")
+        with self._lock:
+            if self.expired:
+                raise TimeoutError("the delivery's deadline has passed")
+            if isinstance(sock, socket.socket):
+                self._sockets.append(socket.fromfd(sock.fileno(), sock.family, sock.type))
+
+    def _expire(self) -> None:
+        with self._lock:
+            if self._done:
+                return
+            self.expired = True
+            for sock in self._sockets:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass  # closed already by the receiver
+
+    def close(self) -> None:
+        """End the delivery: no deadline any more, the duplicates closed."""
+        if self._timer:
+            self._timer.cancel()
+        with self._lock:
+            self._done = True
+            for sock in self._sockets:
+                sock.close()
+            self._sockets.clear()
+
+
 def _audit(event: str, args: tuple) -> None:
-    if event != "socket.connect" or not getattr(_delivering, "refusing", False):
+    if event != "socket.connect":
         return
-    address = args[1]
-    if isinstance(address, tuple) and forbidden_address(str(address[0])):
-        _delivering.refused = str(address[0])
-        raise ConnectionRefusedError(f"{address[0]} is a link-local or metadata address")
+    delivery = getattr(_delivering, "delivery", None)
+    if delivery is not None:
+        delivery.connecting(args[0], args[1])
 
 
 @contextmanager
-def guarded(allow_link_local: bool):
-    """While the block runs, this thread's connections to link-local and metadata addresses fail.
+def guarded(allow_link_local: bool, seconds: float | None = None):
+    """While the block runs, this thread's connections to link-local and metadata addresses fail,
+    and, given ``seconds``, every connection it makes is cut that long after the block started.
 
-    The block learns of a refusal in ``.refused`` (the address), whichever
-    library made the connection and however it reports the failure.
+    The block learns of a refusal in ``.refused`` (the address) and of the
+    deadline in ``.expired``, whichever library made the connection and
+    however it reports the failure. Name resolution (before any connection)
+    is not cut: the system resolver's own timeout bounds it.
     """
     with _hook_installed:
         if not getattr(guarded, "installed", False):
             sys.addaudithook(_audit)  # once per process; it cannot be removed, and costs nothing elsewhere
             guarded.installed = True
-    _delivering.refusing, _delivering.refused = not allow_link_local, None
+    _delivering.delivery = delivery = Delivery(allow_link_local, seconds)
     try:
-        yield _delivering
+        yield delivery
     finally:
-        _delivering.refusing = False
+        _delivering.delivery = None
+        delivery.close()
 
 
 def shown(url: str) -> str:

@@ -14,6 +14,7 @@ one of them writes the transition, and one notification goes out.
 """
 
 from abc import ABC, abstractmethod
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -109,17 +110,24 @@ class Alerts(ABC):
         """A rule's events, newest first, each with its deliveries (``url`` left out)."""
 
     @abstractmethod
-    def due(self, now: datetime, limit: int) -> list[dict]:
+    def due(self, now: datetime, limit: int, leave_out: Collection[str] = ()) -> list[dict]:
         """Deliveries to make now: queued and due, or claimed by a process whose lease ran out.
 
-        By ``next_at``, then event id, then index; at most ``limit``.
+        By ``next_at``, then event id, then index; at most ``limit``; none to
+        a URL in ``leave_out`` (targets this process is sending to already,
+        whose deliveries must not fill the batch and hide the others').
 
         Each is ``{"event": event, "index": i, "url": ..., "attempts": n}``.
         """
 
     @abstractmethod
     def claim(self, event: str, index: int, now: datetime, until: datetime) -> bool:
-        """Take a delivery until ``until`` if it is still due; whether this process got it."""
+        """Take a delivery until ``until`` if it is still due; whether this process got it.
+
+        Nobody else can take it before ``until``: the engine claims for longer
+        than a send can last (its deadline plus a margin), so a delivery is
+        only taken over from a process that died or lost the store meanwhile.
+        """
 
     @abstractmethod
     def record(self, event: str, index: int, outcome: dict, lease: datetime) -> bool:

@@ -11,6 +11,7 @@ left, and a state with an outbox is not moved again before it is published
 (the next transition publishes it first; reading a state writes nothing).
 """
 
+from collections.abc import Collection
 from datetime import datetime
 
 from bson import ObjectId
@@ -189,8 +190,9 @@ class MongoAlerts(Alerts):
         )
         return [{**doc, "deliveries": [_public(d) for d in doc["deliveries"]]} for doc in found]
 
-    def due(self, now: datetime, limit: int) -> list[dict]:
-        """Deliveries queued and due, or claimed with a lease that ran out: by next_at, event, index."""
+    def due(self, now: datetime, limit: int, leave_out: Collection[str] = ()) -> list[dict]:
+        """Deliveries queued and due, or claimed with a lease that ran out, none to ``leave_out``:
+        by next_at, event, index."""
         queued = {"status": "queued", "next_at": {"$lte": now}}
         stale = {"status": "sending", "lease_until": {"$lte": now}}
         each = [{f"deliveries.{key}": value for key, value in due.items()} for due in (queued, stale)]
@@ -198,7 +200,7 @@ class MongoAlerts(Alerts):
             # The events holding one (the deliveries_due index), then each due delivery on its own.
             {"$match": {"$or": [{"deliveries": {"$elemMatch": due}} for due in (queued, stale)]}},
             {"$unwind": {"path": "$deliveries", "includeArrayIndex": DELIVERY_INDEX}},
-            {"$match": {"$or": each}},
+            {"$match": {"$or": each, "deliveries.url": {"$nin": list(leave_out)}}},
             {"$sort": {"deliveries.next_at": ASCENDING, "_id": ASCENDING, DELIVERY_INDEX: ASCENDING}},
             {"$limit": limit},
         ]

@@ -4,6 +4,7 @@ A transition is one transaction: the state's compare-and-set, the event and
 its deliveries commit together or not at all.
 """
 
+from collections.abc import Collection
 from datetime import datetime
 
 import bson
@@ -178,14 +179,17 @@ class SqliteAlerts(Alerts):
                 event["deliveries"].append(_delivery(delivery))
         return list(found.values())
 
-    def due(self, now: datetime, limit: int) -> list[dict]:
-        """Deliveries queued and due, or claimed with a lease that ran out."""
+    def due(self, now: datetime, limit: int, leave_out: Collection[str] = ()) -> list[dict]:
+        """Deliveries queued and due, or claimed with a lease that ran out; none to ``leave_out``."""
+        skipped = list(leave_out)
         with self.db.connection() as connection:
             rows = connection.execute(
                 "SELECT d.event, d.idx, d.url, d.attempts, e.doc FROM alert_deliveries d JOIN alert_events e "
-                "ON e.id = d.event WHERE (d.status = 'queued' AND d.next_at <= ?) "
-                "OR (d.status = 'sending' AND d.lease_until <= ?) ORDER BY d.next_at, d.event, d.idx LIMIT ?",
-                (epoch_millis(now), epoch_millis(now), limit),
+                "ON e.id = d.event WHERE ((d.status = 'queued' AND d.next_at <= ?) "
+                "OR (d.status = 'sending' AND d.lease_until <= ?)) "
+                f"AND d.url NOT IN ({', '.join('?' * len(skipped))}) "
+                "ORDER BY d.next_at, d.event, d.idx LIMIT ?",
+                (epoch_millis(now), epoch_millis(now), *skipped, limit),
             ).fetchall()
         return [
             {"event": bson.decode(doc), "index": index, "url": url, "attempts": attempts}
