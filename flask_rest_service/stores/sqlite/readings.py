@@ -18,6 +18,7 @@ from ..base import (
     buckets,
     field_value,
     patched,
+    prefix_range,
     resent,
 )
 from .database import Database, _date
@@ -250,14 +251,25 @@ class SqliteReadings(Readings):
             )
             return buckets(((ts, value) for ts, value in values if is_number(value)), query.interval_ms)
 
-    def sensors(self) -> list[dict]:
-        """Every sensor, by name, from the summary every write keeps, with its latest reading."""
+    def sensors(self, after: str | None = None, limit: int | None = None, prefix: str = "") -> list[dict]:
+        """The sensors by name, a range of the summary every write keeps, each with its latest reading."""
+        low, inclusive, high = prefix_range(prefix, after)
+        clauses, params = ["count > 0"], []
+        if low is not None:
+            clauses.append("sensor >= ?" if inclusive else "sensor > ?")
+            params.append(low)
+        if high is not None:
+            clauses.append("sensor < ?")
+            params.append(high)
+        # The primary key's index gives the order: a page reads its own rows, whatever the total.
+        sql = f"SELECT sensor, count, first, last, reported FROM sensors{_sql_where(clauses)} ORDER BY sensor"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
         with self.db.connection() as connection:
-            rows = connection.execute(
-                "SELECT sensor, count, first, last, reported FROM sensors WHERE count > 0"
-            ).fetchall()
+            rows = connection.execute(sql, params).fetchall()
         found = []
-        for sensor, count, first, last, reported in sorted(rows):
+        for sensor, count, first, last, reported in rows:
             latest = self.latest(sensor)
             if latest is not None:  # None: deleted since the summary was read
                 found.append(
