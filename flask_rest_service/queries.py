@@ -24,7 +24,15 @@ from .bounds import MAX_LABEL_LENGTH, MAX_OVERVIEW_PAGE_SIZE, OVERVIEW_HOURS, OV
 from .bsonvalues import EPOCH, epoch_millis
 from .errors import ApiError, ValidationError
 from .stores.base import Filters, ListQuery, Position, StatsQuery
-from .validation import FIRST_DATE, FIRST_MS, LAST_MS, OUT_OF_RANGE, parse_duration, parse_field_path, parse_timestamp
+from .validation import (
+    FIRST_DATE,
+    FIRST_MS,
+    LAST_MS,
+    OUT_OF_RANGE,
+    parse_duration,
+    parse_field_path,
+    parse_timestamp,
+)
 
 WHEN = "must be an ISO 8601 date-time or Unix epoch seconds"
 STATS_WINDOW = timedelta(hours=24)
@@ -197,7 +205,7 @@ def _sensor_query(values: dict, default_limit: int) -> SensorQuery:
 
 
 def parse_overview_query(args, now: datetime) -> OverviewQuery:
-    """Validate ``GET /sensors/overview``: the window is the 24 hours up to ``until`` rounded up to the hour."""
+    """Validate ``GET /sensors/overview``: its window is the 24 hours up to ``until``, up to the hour."""
     values, errors = _parse(args, schemas.OverviewParams, MAX_OVERVIEW_PAGE_SIZE)
     _done(errors)
     hour = 3600 * 1000

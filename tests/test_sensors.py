@@ -91,14 +91,19 @@ def next_link(response) -> str | None:
 def many(readings):
     """Sensors a, b, c, d and e, one reading each, and f/1, f/2 and fa."""
     sensors = ["e", "c", "a", "d", "b", "f/1", "fa", "f/2"]
-    readings.insert([{"sensor": name, "value": i, "timestamp": datetime(2026, 3, 1, i)} for i, name in enumerate(sensors)])
+    readings.insert(
+        [{"sensor": name, "value": i, "timestamp": datetime(2026, 3, 1, i)} for i, name in enumerate(sensors)]
+    )
 
 
 def test_sensors_come_a_page_at_a_time_with_a_link_to_the_next(client, many):
     first = client.get("/sensors/?limit=3")
     assert first.status_code == 200
     assert names(first) == ["a", "b", "c"]
-    assert first.headers["Link"] == f'<http://localhost/sensors/?limit=3&cursor={encode_sensor_cursor("c")}>; rel="next"'
+    assert (
+        first.headers["Link"]
+        == f'<http://localhost/sensors/?limit=3&cursor={encode_sensor_cursor("c")}>; rel="next"'
+    )
     second = client.get(next_link(first))
     assert names(second) == ["d", "e", "f/1"]
     third = client.get(next_link(second))
@@ -147,13 +152,18 @@ READINGS_CURSOR = "MTc3MjM1OTIwMDAwMDo2NWYxYzBmZmVlMDAwMDAwMDAwMGFiY2Q"  # /read
         ("prefix=", [{"parameter": "prefix", "detail": "must not be empty"}]),
         ("prefix=" + "p" * 201, [{"parameter": "prefix", "detail": "must be at most 200 characters"}]),
         ("limit=1&limit=2", [{"parameter": "limit", "detail": "given more than once"}]),
-        ("sensor=a", [{"parameter": "sensor", "detail": "unknown parameter; accepted: prefix, limit, cursor"}]),
+        (
+            "sensor=a",
+            [{"parameter": "sensor", "detail": "unknown parameter; accepted: prefix, limit, cursor"}],
+        ),
     ],
 )
 def test_a_bad_sensor_query_is_a_400_naming_the_parameter(client, many, query, errors):
     response = client.get(f"/sensors/?{query}")
     assert response.status_code == 400
-    assert response.json == problem_body(400, "Bad Request", f"{len(errors)} problem in the query string", errors)
+    assert response.json == problem_body(
+        400, "Bad Request", f"{len(errors)} problem in the query string", errors
+    )
 
 
 # --- the overview ------------------------------------------------------------------
@@ -219,15 +229,26 @@ def test_the_overview_pages_as_the_list_does(client, many):
     [
         ("limit=101", [{"parameter": "limit", "detail": "must be an integer from 1 to 100"}]),
         ("cursor=x", [{"parameter": "cursor", "detail": NOT_OURS}]),
-        ("until=soon", [{"parameter": "until", "detail": "must be an ISO 8601 date-time or Unix epoch seconds"}]),
-        ("until=0001-01-01T10:00:00", [{"parameter": "until", "detail": "must leave a window of 24 whole hours"}]),
-        ("until=9999-12-31T23:00:01", [{"parameter": "until", "detail": "must leave a window of 24 whole hours"}]),
+        (
+            "until=soon",
+            [{"parameter": "until", "detail": "must be an ISO 8601 date-time or Unix epoch seconds"}],
+        ),
+        (
+            "until=0001-01-01T10:00:00",
+            [{"parameter": "until", "detail": "must leave a window of 24 whole hours"}],
+        ),
+        (
+            "until=9999-12-31T23:00:01",
+            [{"parameter": "until", "detail": "must leave a window of 24 whole hours"}],
+        ),
     ],
 )
 def test_a_bad_overview_query_is_a_400_naming_the_parameter(client, query, errors):
     response = client.get(f"/sensors/overview?{query}")
     assert response.status_code == 400
-    assert response.json == problem_body(400, "Bad Request", f"{len(errors)} problem in the query string", errors)
+    assert response.json == problem_body(
+        400, "Bad Request", f"{len(errors)} problem in the query string", errors
+    )
 
 
 def test_latest_reading_of_a_sensor(client, series):

@@ -382,8 +382,9 @@ class MongoReadings(Readings):
         if high is not None:
             names["$lt"] = high
         # The _id index gives the order; batch_size=limit: no server cursor outlives the call.
+        size = limit or 0  # 0: no limit, the driver's batches
         summaries = self.summaries.find(
-            {"_id": names, "count": {"$gt": 0}}, sort=[("_id", ASCENDING)], limit=limit or 0, batch_size=limit or 0
+            {"_id": names, "count": {"$gt": 0}}, sort=[("_id", ASCENDING)], limit=size, batch_size=size
         )
         found = []
         for summary in summaries:
