@@ -81,7 +81,9 @@ def first_paint(app, until, runs: int) -> dict | None:
                 page.goto(url)
                 page.locator("#sensors li .spark").first.wait_for(timeout=30_000)
                 paints.append((time.perf_counter() - started) * 1000)
-                api = [u for u in seen if "/static/" not in u and not u.endswith(("/dashboard", "favicon.ico"))]
+                api = [
+                    u for u in seen if "/static/" not in u and not u.endswith(("/dashboard", "favicon.ico"))
+                ]
                 for u in api:
                     path = u.split("//", 1)[1].split("/", 1)[1].split("?")[0]
                     requests["/" + path] = requests.get("/" + path, 0) + 1
