@@ -21,6 +21,11 @@ FIELD_NAME = "[^$.\x00][^.\x00]*"
 # A field named by its dotted path (stats, threshold rules): field names joined by '.'.
 FIELD_PATH = rf"{FIELD_NAME}(\.{FIELD_NAME})*"
 MAX_FIELD_PATH = 200
+# The dashboard's overview (GET /sensors/overview): sensors a page, by default and at most
+# (each costs a latest reading and a day's statistics), and its window of hourly averages.
+OVERVIEW_PAGE_SIZE = 50
+MAX_OVERVIEW_PAGE_SIZE = 100
+OVERVIEW_HOURS = 24
 # Alert rules.
 RULE_KINDS = ("threshold", "quiet")
 MAX_RULE_DURATION_SECONDS = 366 * 86400

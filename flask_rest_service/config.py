@@ -92,7 +92,7 @@ DESCRIPTIONS = {
     "MONGO_URI": ("none", "read when neither `MONGO_URL` nor `MONGODB_URI` is set (Flask-PyMongo's name)"),
     "MAX_CONTENT_LENGTH": (None, "largest request body, in bytes"),
     "MAX_BATCH_SIZE": (None, "most readings in one batch"),
-    "DEFAULT_PAGE_SIZE": (None, "`GET /readings/` page size without `limit`"),
+    "DEFAULT_PAGE_SIZE": (None, "`GET /readings/` and `GET /sensors/` page size without `limit`"),
     "MAX_PAGE_SIZE": (None, "largest `limit`"),
     "MAX_READING_DEPTH": (
         None,

@@ -13,7 +13,15 @@ from flask import Flask
 
 from . import schemas
 from .alerts import openapi as alerts
-from .bounds import FIELD_NAME, MAX_LABEL_LENGTH, OBJECT_ID, anchored
+from .bounds import (
+    FIELD_NAME,
+    MAX_LABEL_LENGTH,
+    MAX_OVERVIEW_PAGE_SIZE,
+    OBJECT_ID,
+    OVERVIEW_HOURS,
+    OVERVIEW_PAGE_SIZE,
+    anchored,
+)
 
 OBJECT_ID_SCHEMA = {"type": "string", "pattern": anchored(OBJECT_ID)}
 LABEL = {"type": "string", "minLength": 1, "maxLength": MAX_LABEL_LENGTH}
@@ -167,6 +175,37 @@ SCHEMAS = {
             "reported": {"oneOf": [{"$ref": "#/components/schemas/Date"}, {"type": "null"}]},
         },
     },
+    "Overview": {
+        "type": "object",
+        "required": ["field", "interval", "since", "until", "sensors"],
+        "properties": {
+            "field": {"const": "value"},
+            "interval": {"const": "1h"},
+            "since": {"$ref": "#/components/schemas/Date"},
+            "until": {"$ref": "#/components/schemas/Date"},
+            "sensors": {
+                "type": "array",
+                "items": {
+                    "allOf": [
+                        {"$ref": "#/components/schemas/Sensor"},
+                        {
+                            "type": "object",
+                            "required": ["averages"],
+                            "properties": {
+                                # each hour's average from since, null where it has no numeric value
+                                "averages": {
+                                    "type": "array",
+                                    "minItems": OVERVIEW_HOURS,
+                                    "maxItems": OVERVIEW_HOURS,
+                                    "items": {"type": ["number", "null"]},
+                                }
+                            },
+                        },
+                    ]
+                },
+            },
+        },
+    },
     "Bucket": {
         "type": "object",
         "required": ["start", "count", "min", "max", "avg", "sum", "first", "last"],
@@ -287,6 +326,7 @@ def build(app: Flask) -> dict:
         f"a page of readings: at most limit, fewer once they reach {config['PAGE_BYTES']} bytes (as "
         "stored); follow the Link header's next page until there is none"
     )
+    overview_page = {"limit": {"maximum": MAX_OVERVIEW_PAGE_SIZE, "default": OVERVIEW_PAGE_SIZE}}
     gzip_note = "Any body may be sent with Content-Encoding: gzip."
     reading_input = {"$ref": "#/components/schemas/ReadingInput"}
     batch = {"type": "array", "minItems": 1, "maxItems": config["MAX_BATCH_SIZE"], "items": reading_input}
@@ -450,14 +490,33 @@ def build(app: Flask) -> dict:
                 "get": _operation(
                     "sensors",
                     "listSensors",
-                    "Every sensor: count, first, last and latest reading",
+                    "The sensors by name, a keyset page at a time: count, first, last and latest reading",
                     {
                         "200": _json(
                             {"type": "array", "items": {"$ref": "#/components/schemas/Sensor"}},
-                            "the sensors, by name",
+                            "a page of sensors, by name",
+                            ("Link",),
                         ),
                         **_errors("BadRequest"),
                     },
+                    parameters=schemas.parameters(schemas.SensorParams, **page),
+                )
+            },
+            "/sensors/overview": {
+                "get": _operation(
+                    "sensors",
+                    "sensorOverview",
+                    "The dashboard's overview: a page of sensors, each with its last 24 hours",
+                    {
+                        "200": _json(
+                            {"$ref": "#/components/schemas/Overview"}, "a page of sensors, by name", ("Link",)
+                        ),
+                        **_errors("BadRequest"),
+                    },
+                    description="One request for what would be a /readings/stats request per sensor: "
+                    "each sensor of the page with its hourly averages of value over the window. "
+                    "Pages as GET /sensors/ does; its alert states are GET /alerts/'.",
+                    parameters=schemas.parameters(schemas.OverviewParams, **overview_page),
                 )
             },
             "/sensors/{sensor}/latest": {

@@ -20,13 +20,40 @@ from bson.errors import InvalidId
 from pydantic import ValidationError as PydanticError
 
 from . import schemas
+from .bounds import MAX_LABEL_LENGTH, MAX_OVERVIEW_PAGE_SIZE, OVERVIEW_HOURS, OVERVIEW_PAGE_SIZE
 from .bsonvalues import EPOCH, epoch_millis
 from .errors import ApiError, ValidationError
 from .stores.base import Filters, ListQuery, Position, StatsQuery
-from .validation import FIRST_DATE, FIRST_MS, OUT_OF_RANGE, parse_duration, parse_field_path, parse_timestamp
+from .validation import (
+    FIRST_DATE,
+    FIRST_MS,
+    LAST_MS,
+    OUT_OF_RANGE,
+    parse_duration,
+    parse_field_path,
+    parse_timestamp,
+)
 
 WHEN = "must be an ISO 8601 date-time or Unix epoch seconds"
 STATS_WINDOW = timedelta(hours=24)
+
+
+@dataclass(frozen=True)
+class SensorQuery:
+    """A validated ``GET /sensors/`` query: a page of names after ``after`` that start with ``prefix``."""
+
+    prefix: str
+    limit: int
+    after: str | None
+
+
+@dataclass(frozen=True)
+class OverviewQuery:
+    """A validated ``GET /sensors/overview`` query: a page of sensors and the window of their day."""
+
+    sensors: SensorQuery
+    since: datetime
+    until: datetime
 
 
 @dataclass(frozen=True)
@@ -74,6 +101,26 @@ def decode_cursor(token: str) -> Position:
         raise ValueError("not a cursor this service issued; follow the Link header") from None
 
 
+SENSOR_CURSOR = "s:"  # so that a readings cursor is not taken for a sensor's name
+
+
+def encode_sensor_cursor(sensor: str) -> str:
+    """Encode the last sensor of a page as an opaque URL-safe token."""
+    return base64.urlsafe_b64encode((SENSOR_CURSOR + sensor).encode()).decode().rstrip("=")
+
+
+def decode_sensor_cursor(token: str) -> str:
+    """Decode a token from ``encode_sensor_cursor``; ValueError if it is not one."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raw = ""
+    name = raw.removeprefix(SENSOR_CURSOR)
+    if not raw.startswith(SENSOR_CURSOR) or not 1 <= len(name) <= MAX_LABEL_LENGTH:
+        raise ValueError("not a cursor this service issued; follow the Link header")
+    return name
+
+
 # Turning a parameter's text, once its shape is checked, into the value the store takes.
 CONVERT: dict[str, Callable[[str], Any]] = {
     "since": _when,
@@ -81,6 +128,10 @@ CONVERT: dict[str, Callable[[str], Any]] = {
     "cursor": decode_cursor,
     "field": parse_field_path,
     "interval": lambda raw: parse_duration(raw) * 1000,  # in milliseconds
+}
+# Where a model's parameter of the same name means something else.
+OWN_CONVERT: dict[type, dict[str, Callable[[str], Any]]] = {
+    schemas.SensorParams: {"cursor": decode_sensor_cursor},
 }
 FILTERS = ("sensor", "type", "since", "until")
 
@@ -121,7 +172,9 @@ def _value(model: type[schemas.BaseModel], name: str, raw: str, max_limit: int |
         schemas.adapter(model, name).validate_python(raw)
     except PydanticError as error:
         raise ValueError(schemas.problem(model.model_fields[name], error.errors()[0])) from None
-    return CONVERT[name](raw) if name in CONVERT else raw
+    own = next((OWN_CONVERT[base] for base in model.__mro__ if base in OWN_CONVERT), {})
+    convert = own.get(name) or CONVERT.get(name)
+    return convert(raw) if convert else raw
 
 
 def _filters(values: dict) -> Filters:
@@ -138,6 +191,30 @@ def parse_list_query(args, default_limit: int, max_limit: int) -> ListQuery:
     values, errors = _parse(args, schemas.ListParams, max_limit)
     _done(errors)
     return ListQuery(_filters(values), values.get("limit", default_limit), values.get("cursor"))
+
+
+def parse_sensor_query(args, default_limit: int, max_limit: int) -> SensorQuery:
+    """Validate the query string of ``GET /sensors/``."""
+    values, errors = _parse(args, schemas.SensorParams, max_limit)
+    _done(errors)
+    return _sensor_query(values, default_limit)
+
+
+def _sensor_query(values: dict, default_limit: int) -> SensorQuery:
+    return SensorQuery(values.get("prefix", ""), values.get("limit", default_limit), values.get("cursor"))
+
+
+def parse_overview_query(args, now: datetime) -> OverviewQuery:
+    """Validate ``GET /sensors/overview``: its window is the 24 hours up to ``until``, up to the hour."""
+    values, errors = _parse(args, schemas.OverviewParams, MAX_OVERVIEW_PAGE_SIZE)
+    _done(errors)
+    hour = 3600 * 1000
+    end = -(-epoch_millis(values.get("until", now)) // hour) * hour  # up to the hour
+    start = end - OVERVIEW_HOURS * hour
+    if start < FIRST_MS or end > LAST_MS:  # checked before a datetime is made of them
+        _done([{"parameter": "until", "detail": f"must leave a window of {OVERVIEW_HOURS} whole hours"}])
+    window = (EPOCH + timedelta(milliseconds=start), EPOCH + timedelta(milliseconds=end))
+    return OverviewQuery(_sensor_query(values, OVERVIEW_PAGE_SIZE), *window)
 
 
 def parse_export_query(args) -> ExportQuery:

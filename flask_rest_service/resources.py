@@ -12,7 +12,7 @@ from bson import ObjectId
 from flask import current_app, g, request
 from flask_restful import Resource
 
-from . import bodies, export, openapi, queries, validation
+from . import bodies, export, openapi, overview, queries, validation
 from .alerts import resources as alerts
 from .bsonvalues import EPOCH, epoch_millis, utc_now
 from .errors import RETRY_AFTER_SECONDS, ApiError
@@ -149,12 +149,35 @@ class ReadingExport(Resource):
 
 
 class SensorList(Resource):
-    """Every sensor that has readings."""
+    """The sensors that have readings, by name."""
 
     def get(self):
-        """Summarise each sensor: count, first, last and its latest reading."""
-        queries.parse_nothing(request.args)
-        return store().sensors()
+        """Summarise a page of sensors: count, first, last and its latest reading."""
+        config = current_app.config
+        query = queries.parse_sensor_query(request.args, config["DEFAULT_PAGE_SIZE"], config["MAX_PAGE_SIZE"])
+        return _sensor_page(query)
+
+
+class SensorOverview(Resource):
+    """The dashboard's overview: a page of sensors, each with its last 24 hours."""
+
+    def get(self):
+        """Summarise a page of sensors, each with its hourly averages of the window."""
+        query = queries.parse_overview_query(request.args, utc_now())
+        found, status, headers = _sensor_page(query.sensors)
+        return overview.overview(store(), found, query.since, query.until), status, headers
+
+
+def _sensor_page(query: queries.SensorQuery) -> tuple[list[dict], int, dict]:
+    """A page of sensors, and the Link to the next when there is one."""
+    found = store().sensors(query.after, query.limit + 1, query.prefix)
+    headers = {}
+    if len(found) > query.limit:
+        found = found[: query.limit]
+        args = {k: v for k, v in request.args.items() if k != "cursor"}
+        args["cursor"] = queries.encode_sensor_cursor(found[-1]["sensor"])
+        headers["Link"] = f'<{request.base_url}?{urlencode(args)}>; rel="next"'
+    return found, 200, headers
 
 
 class SensorLatest(Resource):
@@ -304,6 +327,7 @@ def register(api) -> None:
     api.add_resource(ReadingExport, "/readings/export")
     api.add_resource(Reading, "/readings/<ObjectId:id>")
     api.add_resource(SensorList, "/sensors/")
+    api.add_resource(SensorOverview, "/sensors/overview")
     api.add_resource(SensorLatest, "/sensors/<sensor:sensor>/latest")
     api.add_resource(alerts.RuleList, "/rules/")
     api.add_resource(alerts.Rule, "/rules/<ObjectId:id>")

@@ -109,6 +109,24 @@ class TypeParams(_Query):
     type: Label | None = Field(None, description="only readings of this type (a literal)")
 
 
+class SensorParams(_Query):
+    """``GET /sensors/``."""
+
+    prefix: Annotated[str, StringConstraints(min_length=1, max_length=MAX_LABEL_LENGTH)] | None = Field(
+        None, description="only sensors whose name starts with this (case matters)"
+    )
+    limit: Limit | None = None
+    cursor: str | None = Field(None, description="the next page, from the Link header")
+
+
+class OverviewParams(SensorParams):
+    """``GET /sensors/overview``: the maximum page size is the endpoint's."""
+
+    until: When | None = Field(
+        None, description="the window's end, rounded up to the hour (default: now); it starts 24 h before"
+    )
+
+
 class LimitParams(_Query):
     """``GET /rules/{id}/events``: the maximum is the endpoint's."""
 
@@ -288,6 +306,8 @@ def _limit_text(key: str, value: Any) -> str:
 TABLES = {
     "RuleInput": RuleInput,
     "ListParams": ListParams,
+    "SensorParams": SensorParams,
+    "OverviewParams": OverviewParams,
     "StatsParams": StatsParams,
     "ExportParams": ExportParams,
     "DeleteParams": DeleteParams,

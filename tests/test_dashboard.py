@@ -24,6 +24,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 import time_machine
 from conftest import ROOT
+from flask import request
 from werkzeug.serving import make_server
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -243,7 +244,7 @@ window.fetch = function (resource, options) {
 
 
 def sensors_fetches(page):
-    return page.evaluate("window.fetches['/sensors/'] || { started: 0, inFlight: 0, most: 0 }")
+    return page.evaluate("window.fetches['/sensors/overview'] || { started: 0, inFlight: 0, most: 0 }")
 
 
 ENDINGS = {
@@ -270,7 +271,7 @@ def test_the_next_refresh_starts_when_the_last_has_finished(serve, context, now,
     page.clock.install(time=now)
     page.clock.pause_at(now + timedelta(seconds=1))
     held = []
-    page.route("**/sensors/", lambda route: held.append(route))
+    page.route("**/sensors/overview?*", lambda route: held.append(route))
     page.goto(url + "/dashboard")
     wait_until(page, lambda: len(held) == 1, "the first refresh")
     page.clock.run_for(60_000)
@@ -609,53 +610,116 @@ def test_the_overview_draws_each_sensor_s_day_one_point_an_hour_with_gaps(serve,
     assert spark.get_attribute("aria-label").startswith(f"last 24 h: {points} of 24 hours with readings")
 
 
-def test_the_overview_asks_for_every_sensor_s_day_at_once(serve, page, now):
-    # One /sensors/, one /alerts/, then one stats request per sensor, all in
-    # flight together (held here until every one has started).
-    app, url = serve(DASHBOARD_REFRESH_SECONDS=600)
-    seed_alerts(app, now)
+def count_answers(app):
+    """Every answer the app gives, as (path, status), in order (server side: a 429 shows too)."""
+    answers = []
+
+    @app.after_request
+    def count(response):
+        answers.append((request.path, response.status_code))
+        return response
+
+    return answers
+
+
+def seed_many(app, now, count):
+    """``count`` sensors s000, s001, ..., one reading each, 30 minutes ago."""
+    when = (now - timedelta(minutes=30)).replace(tzinfo=None)
+    app.extensions["store"].readings.insert(
+        [{"sensor": f"s{n:03}", "value": n, "timestamp": when} for n in range(count)]
+    )
+
+
+def test_each_overview_refresh_is_one_request_under_the_default_rate_limit(serve, page, now):
+    # 300 sensors, a refresh a second, the default limit of 600 a minute: the
+    # overview asks for a page of them with their day in one request, and
+    # /alerts/; never a request per sensor, never a 429.
+    app, url = serve(DASHBOARD_REFRESH_SECONDS=1, RATE_LIMIT="600/minute")
+    seed_many(app, now, 300)
+    answers = count_answers(app)
     page.add_init_script(COUNT_FETCHES)
-    held = []
-    page.route("**/readings/stats?*", lambda route: held.append(route))
     page.goto(url + "/dashboard")
-    wait_until(page, lambda: len(held) == 4, "a stats request for each of the 4 sensors")
+    refreshes = lambda: sum(path == "/sensors/overview" for path, _ in answers)  # noqa: E731
+    wait_until(page, lambda: refreshes() >= 3, "3 refreshes")
+    page.wait_for_function("document.querySelectorAll('#sensors li .spark').length === 50")
     fetches = page.evaluate("window.fetches")
-    assert {path: seen["started"] for path, seen in fetches.items()} == {
-        "/sensors/": 1,
-        "/alerts/": 1,
-        "/readings/stats": 4,
-    }
-    assert fetches["/readings/stats"]["most"] == 4
-    asked = sorted(parse_qs(urlsplit(r.request.url).query)["sensor"][0] for r in held)
-    assert asked == ["attic", "cellar", "greenhouse", "kitchen"]
-    assert {parse_qs(urlsplit(r.request.url).query)["interval"][0] for r in held} == {"1h"}
-    for route in held:
-        route.continue_()
-    page.locator("#sensors li .spark").first.wait_for()
-    assert page.locator("#sensors li .spark").count() == 4
+    assert set(fetches) == {"/sensors/overview", "/alerts/"}
+    assert fetches["/sensors/overview"]["started"] >= 3
+    assert abs(fetches["/sensors/overview"]["started"] - fetches["/alerts/"]["started"]) <= 1
+    assert fetches["/sensors/overview"]["most"] == 1  # one refresh at a time
+    api = [(path, status) for path, status in answers if path in ("/sensors/overview", "/alerts/")]
+    assert {path for path, _ in answers} - {path for path, _ in api} <= {
+        "/dashboard", "/static/dashboard.js", "/static/dashboard.css", "/favicon.ico"}  # fmt: skip
+    assert {status for _, status in api} == {200}  # no 429
+    assert page.locator("#sensors li").count() == 50  # the page, not every sensor
+    shown = page.locator("#sensors li").evaluate_all("(all) => all.map((li) => li.dataset.sensor)")
+    assert shown == [f"s{n:03}" for n in range(50)]
+    assert page.locator("#page-info").inner_text() == "page 1: 50 sensors"
+    assert page.locator("#message").inner_text() == ""
 
 
-def test_choosing_a_sensor_cancels_the_overview_s_requests(serve, page, now):
-    # The second refresh's sparkline requests are held; choosing a sensor then
-    # cancels them, and the chart is drawn without waiting for them.
+def test_search_finds_a_sensor_past_the_first_page_and_pages_turn(serve, page, now):
+    app, url = serve(DASHBOARD_REFRESH_SECONDS=600)
+    seed_many(app, now, 120)
+    page.goto(url + "/dashboard")
+    page.locator('#sensors li[data-sensor="s000"]').wait_for()
+    assert page.locator('#sensors li[data-sensor="s117"]').count() == 0
+    page.fill("#search", "s11")
+    page.wait_for_function("document.querySelectorAll('#sensors li').length === 10")
+    shown = page.locator("#sensors li").evaluate_all("(all) => all.map((li) => li.dataset.sensor)")
+    assert shown == [f"s{n}" for n in range(110, 120)]
+    assert page.locator('#sensors li[data-sensor="s117"] .spark').get_attribute("data-points") == "1"
+    assert page.locator("#page-info").inner_text() == "page 1: 10 sensors starting with “s11”"
+    assert page.locator("#next").is_disabled() and page.locator("#previous").is_disabled()
+    page.fill("#search", "")
+    page.locator('#sensors li[data-sensor="s000"]').wait_for()
+    page.click("#next")
+    page.locator('#sensors li[data-sensor="s050"]').wait_for()
+    assert page.locator("#sensors li").count() == 50 and page.locator("#previous").is_enabled()
+    page.click("#next")
+    page.wait_for_function("document.querySelectorAll('#sensors li').length === 20")
+    assert page.locator("#page-info").inner_text() == "page 3: 20 sensors"
+    assert page.locator("#next").is_disabled()
+    page.click("#previous")
+    page.locator('#sensors li[data-sensor="s050"]').wait_for()
+
+
+def test_a_failed_request_cancels_the_rest_of_its_refresh(serve, page, now):
+    # The overview's request is held; /alerts/ answers 503: the overview's is
+    # cancelled at once (its answer would not be drawn), and the failure said.
+    app, url = serve(DASHBOARD_REFRESH_SECONDS=600)
+    seed(app, now)
+    held, failed = [], []
+    page.route("**/sensors/overview?*", lambda route: held.append(route))
+    page.route("**/alerts/", lambda route: route.fulfill(status=503, json={"detail": "down"}))
+    page.on("requestfailed", lambda request: failed.append(request.url))
+    page.goto(url + "/dashboard")
+    wait_until(page, lambda: len(held) == 1, "the overview's request")
+    wait_until(page, lambda: held[0].request.url in failed, "the overview's request cancelled")
+    assert page.locator("#message").inner_text() == "The database cannot be reached; retrying."
+
+
+def test_choosing_a_sensor_cancels_the_overview_s_request(serve, page, now):
+    # The second refresh's overview request is held; choosing a sensor then
+    # cancels it, and the chart is drawn without waiting for it.
     app, url = serve(DASHBOARD_REFRESH_SECONDS=1)
     seed(app, now)
-    passed, held, failed = [], [], []
+    asked, held, failed = [], [], []
 
-    def route(route):
-        if "interval=1h" not in route.request.url or len(passed) < 2:
-            passed.append(route.request.url)
+    def hold_the_second(route):
+        asked.append(route.request.url)
+        if len(asked) == 1:
             route.continue_()
         else:
             held.append(route)
 
-    page.route("**/readings/stats?*", route)
+    page.route("**/sensors/overview?*", hold_the_second)
     page.on("requestfailed", lambda request: failed.append(request.url))
     page.goto(url + "/dashboard")
     page.locator('#sensors li[data-sensor="kitchen"] .spark').wait_for()
-    wait_until(page, lambda: len(held) == 2, "the next refresh's sparklines")
+    wait_until(page, lambda: len(held) == 1, "the next refresh's overview")
     page.locator('#sensors li[data-sensor="kitchen"] button').click()
-    wait_until(page, lambda: all(r.request.url in failed for r in held), "the sparklines cancelled")
+    wait_until(page, lambda: held[0].request.url in failed, "the overview's request cancelled")
     page.wait_for_function("document.querySelector('#chart').dataset.points !== undefined")
     assert page.locator("#sensors li .spark").count() == 0  # beside a chart, the list is compact
 

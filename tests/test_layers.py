@@ -30,6 +30,7 @@ LAYERS = {
     "jobs": SERVICES,
     "maintenance": SERVICES,
     "migrate": SERVICES,
+    "overview": SERVICES,  # the dashboard's page of sensors with their day
     "queries": SERVICES,
     "schemas": SERVICES,  # query strings and rule bodies, declared once (pydantic)
     "validation": SERVICES,

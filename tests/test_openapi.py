@@ -27,6 +27,7 @@ from schemathesis.checks import (
 from flask_rest_service import validation
 from flask_rest_service.alerts import resources as alert_resources
 from flask_rest_service.alerts import rules
+from flask_rest_service.bounds import MAX_OVERVIEW_PAGE_SIZE, OVERVIEW_PAGE_SIZE
 
 # What a 400 may say of input the document calls valid: rules between fields,
 # and grammars it gives in words (a timestamp, a cursor), which no JSON Schema
@@ -132,6 +133,11 @@ def test_served_limits_are_the_validators_constants(app, client):
         app.config["MAX_PAGE_SIZE"],
         app.config["DEFAULT_PAGE_SIZE"],
     )
+    sensors = _parameter(document, "/sensors/", "limit")
+    assert (sensors["maximum"], sensors["default"]) == (limit["maximum"], limit["default"])
+    overview = _parameter(document, "/sensors/overview", "limit")
+    assert (overview["maximum"], overview["default"]) == (MAX_OVERVIEW_PAGE_SIZE, OVERVIEW_PAGE_SIZE)
+    assert _parameter(document, "/sensors/", "prefix")["maxLength"] == validation.MAX_LABEL_LENGTH
     events = _parameter(document, "/rules/{id}/events", "limit")
     assert events["maximum"] == alert_resources.EVENTS_LIMIT
     assert schemas["ObjectId"]["properties"]["$oid"]["pattern"] == f"^{validation.ObjectIdConverter.regex}$"

@@ -176,3 +176,38 @@ def test_export_batches_are_cut_by_bytes_and_hold_every_reading_once(bulky_readi
     monkeypatch.setattr(base, "EXPORT_BATCH_BYTES", 2500)
     batches = [values(batch) for batch in bulky_readings.export_batches(Filters())]
     assert batches == [[4, 5, 1], [2, 3]]
+
+
+# --- sensors, a page at a time ---------------------------------------------------------
+
+EDGES = ["a", "ab", "a\U0010ffff", "a\U0010ffffb", "a\ud7ff", "a\ue000", "b", "ä"]
+
+
+@pytest.fixture
+def edges(store):
+    """Names at the edges of code point order: the last code point, both sides of the surrogates."""
+    store.readings.insert([{"sensor": name, "value": 1, "timestamp": DAY} for name in EDGES])
+
+
+def test_sensors_page_by_name_in_code_point_order(store, edges):
+    ordered = sorted(EDGES)  # Python compares code points, as UTF-8 bytes do
+    assert [s["sensor"] for s in store.readings.sensors()] == ordered
+    assert [s["sensor"] for s in store.readings.sensors(limit=3)] == ordered[:3]
+    assert [s["sensor"] for s in store.readings.sensors(after=ordered[2], limit=3)] == ordered[3:6]
+    assert [s["sensor"] for s in store.readings.sensors(after=ordered[-1])] == []
+
+
+@pytest.mark.parametrize(
+    ("prefix", "after", "expected"),
+    [
+        ("a", None, ["a", "ab", "a\ud7ff", "a\ue000", "a\U0010ffff", "a\U0010ffffb"]),
+        ("a\U0010ffff", None, ["a\U0010ffff", "a\U0010ffffb"]),
+        ("a\ud7ff", None, ["a\ud7ff"]),
+        ("a", "ab", ["a\ud7ff", "a\ue000", "a\U0010ffff", "a\U0010ffffb"]),
+        ("ab", "a", ["ab"]),  # a cursor before the prefix: from the prefix on
+        ("a", "b", []),
+        ("c", None, []),
+    ],
+)
+def test_sensors_with_a_prefix_are_those_whose_name_starts_with_it(store, edges, prefix, after, expected):
+    assert [s["sensor"] for s in store.readings.sensors(after=after, prefix=prefix)] == expected

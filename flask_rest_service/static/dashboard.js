@@ -17,7 +17,12 @@ const RANGES = {
 const MAX_TICKS = 12;
 
 // current: the refresh in flight (its AbortController); timer: the next one, once it is done.
-const state = { sensor: null, range: "24h", timer: null, current: null, locked: false };
+// The list is a page of sensors whose name starts with prefix: cursors[page] is where it
+// starts (null: the first), next the cursor of the page after it (null: none).
+const state = {
+  sensor: null, range: "24h", timer: null, current: null, locked: false,
+  prefix: "", cursors: [null], page: 0, next: null,
+};
 const $ = (id) => document.getElementById(id);
 
 class ApiError extends Error {
@@ -144,12 +149,18 @@ function stateText(sensorState, alerts) {
 // --- sensors -----------------------------------------------------------------
 
 // Firing sensors first, then pending, then the rest, each group by name. A
-// sensor with an alert but no stored reading (deleted since) is still listed.
-function sensorRows(sensors, alerts) {
+// sensor with an alert that is not on this page is listed too (a firing
+// sensor is never out of sight), if its name fits the search: when this page
+// is the whole list, it has no stored reading (deleted since); otherwise it
+// may be on another page.
+function sensorRows(sensors, alerts, whole) {
   const bySensor = alertsBySensor(alerts);
   const entries = sensors.slice();
+  const shown = new Set(sensors.map((entry) => entry.sensor));
   for (const name of bySensor.keys()) {
-    if (!sensors.some((entry) => entry.sensor === name)) entries.push({ sensor: name, count: 0, last: null, latest: null });
+    if (!shown.has(name) && name.startsWith(state.prefix)) {
+      entries.push({ sensor: name, count: whole ? 0 : null, last: null, latest: null });
+    }
   }
   const rows = entries.map((entry) => {
     const own = bySensor.get(entry.sensor) || [];
@@ -164,8 +175,9 @@ function unitOf(latest) {
   return [unit, typeof latest.type === "string" ? latest.type : ""].filter(Boolean).join(" ");
 }
 
-// sparks: each sensor's last 24 h from /readings/stats (the overview), or null (a sensor is shown).
-function renderSensors(rows, sparks) {
+// day: the overview's window (/sensors/overview), whose sensors carry their averages; null
+// when a sensor is shown.
+function renderSensors(rows, day) {
   const items = rows.map(({ entry, alerts, state: sensorState }) => {
     const last = date(entry.last); // null: none of its readings has a date, so no age either
     const quiet = last !== null && Date.now() - last.getTime() > QUIET_MINUTES * 60e3;
@@ -176,12 +188,13 @@ function renderSensors(rows, sparks) {
     const button = element("button", { type: "button" });
     const unit = unitOf(latest);
     button.append(element("span", { class: "name" }, entry.sensor), stateText(sensorState, alerts));
-    if (sparks && sparks.has(entry.sensor)) button.append(sparkline(sparks.get(entry.sensor), alerts, last));
+    if (day && entry.averages) button.append(sparkline(day, entry.averages, alerts, last));
     const age = last ? `last ${ago(last)}` : entry.count ? "no dated readings" : "no readings stored";
+    const count = `${(entry.count || 0).toLocaleString()} reading${entry.count === 1 ? "" : "s"}`;
     button.append(
       element("span", { class: "value" }, formatNumber(latest.value) + (unit ? ` ${unit}` : "")),
       element("span", { class: "meta" },
-        `${quiet ? "quiet · " : ""}${age} · ${entry.count.toLocaleString()} reading${entry.count === 1 ? "" : "s"}`),
+        entry.count === null ? "alert · not on this page" : `${quiet ? "quiet · " : ""}${age} · ${count}`),
     );
     button.addEventListener("click", () => select(entry.sensor));
     li.append(button);
@@ -198,24 +211,19 @@ function renderSensors(rows, sparks) {
 
 // --- sparkline ------------------------------------------------------------------
 
-const SPARK = { hours: 24, width: 160, height: 36, pad: 3 };
+const SPARK = { width: 160, height: 36, pad: 3 };
 
-// A bucket's figure: its average, or the middle of its band when the sum overflowed.
-function bucketValue(b) {
-  if (!(b.count > 0)) return null;
-  if (isNumber(b.avg)) return b.avg;
-  return isNumber(b.min) && isNumber(b.max) ? b.min / 2 + b.max / 2 : null;
-}
-
-// The last 24 h of a sensor in a few pixels: one point per hour, a gap for an
-// empty hour, its firing or pending alerts shaded from when they started and
-// their limits dashed (the scale takes them in, so they always show).
-function sparkline(stats, alerts, last) {
+// The last 24 h of a sensor in a few pixels: one point per hour (its average,
+// from /sensors/overview), a gap for an empty hour, its firing or pending
+// alerts shaded from when they started and their limits dashed (the scale
+// takes them in, so they always show).
+function sparkline(day, averages, alerts, last) {
   const { width, height, pad } = SPARK;
-  const since = date(stats.since).getTime();
-  const until = date(stats.until).getTime();
-  const buckets = stats.buckets.map((b) => ({ t: date(b.start).getTime(), v: bucketValue(b) }));
-  const limits = alerts.map((alert) => ({ alert, limit: limitOf(alert, stats.field) })).filter((l) => l.limit !== null);
+  const since = date(day.since).getTime();
+  const until = date(day.until).getTime();
+  const hour = (until - since) / (averages.length || 1);
+  const buckets = averages.map((v, i) => ({ t: since + i * hour, v: isNumber(v) ? v : null }));
+  const limits = alerts.map((alert) => ({ alert, limit: limitOf(alert, day.field) })).filter((l) => l.limit !== null);
   const shown = buckets.filter((b) => b.v !== null);
   const all = shown.map((b) => b.v).concat(limits.map((l) => l.limit));
   // Stretched to the row's width (preserveAspectRatio none); the CSS keeps strokes even.
@@ -522,8 +530,8 @@ function query(params) {
 // One refresh at a time. The next is scheduled when the last has finished,
 // well or not (setInterval would start another while a slow one still loads,
 // and pile them up on a slow service). A choice of the user's (a sensor, a
-// range, a key) cancels the refresh in flight and starts one at once, so an
-// older answer is never drawn over a newer one.
+// range, a key, a search, a page) cancels the refresh in flight and starts one
+// at once, so an older answer is never drawn over a newer one.
 function refreshNow() {
   clearTimeout(state.timer);
   state.timer = null;
@@ -532,7 +540,7 @@ function refreshNow() {
   if (state.locked) return; // until a key is given
   const run = new AbortController();
   state.current = run;
-  refresh(run.signal).finally(() => {
+  refresh(run).finally(() => {
     if (state.current !== run) return; // cancelled: its successor schedules the next
     state.current = null;
     if (!state.locked) state.timer = setTimeout(refreshNow, REFRESH_SECONDS * 1000);
@@ -551,43 +559,76 @@ function statsPath(sensor, interval, count) {
   return `/readings/stats?${query({ sensor, interval, since: since.toISOString(), until: until.toISOString(), fill: "null" })}`;
 }
 
-async function refresh(signal) {
-  const call = (path) => api(path, signal).then((response) => response.json());
+// The page of the list: its search and where it starts.
+function pageParams() {
+  const params = {};
+  if (state.prefix) params.prefix = state.prefix;
+  if (state.cursors[state.page]) params.cursor = state.cursors[state.page];
+  return params;
+}
+
+// The cursor of the next page, from a Link header (RFC 8288), or null.
+function nextCursor(response) {
+  const link = /<([^>]*)>;\s*rel="next"/.exec(response.headers.get("Link") || "");
+  return link ? new URL(link[1], location.href).searchParams.get("cursor") : null;
+}
+
+async function refresh(run) {
+  const signal = run.signal;
+  let failure = null;
+  // The first request to fail cancels the others: their answers would not be drawn.
+  const send = (path) => api(path, signal).catch((error) => {
+    if (!signal.aborted) {
+      failure = error;
+      run.abort();
+    }
+    throw error;
+  });
+  const call = (path) => send(path).then((response) => response.json());
   try {
     // The requests at once: a refresh takes as long as the slowest, not the sum.
+    // The overview is one request for its page of sensors with their day, and
+    // /alerts/; a sensor adds its chart, its latest readings and its summary.
     const sensor = state.sensor;
-    const requests = [call("/sensors/"), call("/alerts/")];
+    const list = sensor
+      ? send(`/sensors/?${query(pageParams())}`)
+      : send(`/sensors/overview?${query({ ...pageParams(), until: bucketWindow("1h", 24).until.toISOString() })}`);
+    const requests = [list.then(async (response) => ({ body: await response.json(), next: nextCursor(response) })), call("/alerts/")];
     if (sensor) {
       const range = RANGES[state.range];
       // Exactly range / interval buckets, the last one "now".
-      requests.push(call(statsPath(sensor, range.interval, range.ms / intervalMs(range.interval))), call(`/readings/?${query({ sensor, limit: 20 })}`));
+      requests.push(
+        call(statsPath(sensor, range.interval, range.ms / intervalMs(range.interval))),
+        call(`/readings/?${query({ sensor, limit: 20 })}`),
+        call(`/sensors/?${query({ prefix: sensor, limit: 1 })}`), // the first name starting with it: itself, if it has readings
+      );
     }
-    const [sensors, alerts, stats, latest] = await Promise.all(requests);
-    // The overview: each sensor's last 24 h, one request per sensor, all at once.
-    let sparks = null;
-    if (!sensor) {
-      const days = await Promise.all(sensors.map((entry) => call(statsPath(entry.sensor, "1h", SPARK.hours))));
-      sparks = new Map(sensors.map((entry, i) => [entry.sensor, days[i]]));
-    }
+    const [page, alerts, stats, latest, own] = await Promise.all(requests);
     if (signal.aborted) return;
+    const day = sensor ? null : page.body;
+    const sensors = sensor ? page.body : day.sensors;
+    state.next = page.next;
     // Draw only once everything has arrived: no half-updated page, no flicker.
-    const rows = sensorRows(sensors, alerts);
-    renderSensors(rows, sparks);
+    const whole = state.page === 0 && state.next === null;
+    const rows = sensorRows(sensors, alerts, whole);
+    renderSensors(rows, day);
+    renderPager(sensors.length);
     if (sensor) {
-      const known = sensors.find((entry) => entry.sensor === sensor);
+      const known = own.find((entry) => entry.sensor === sensor);
       showKnown(Boolean(known));
       if (known) {
-        const own = rows.find((row) => row.entry.sensor === sensor).alerts;
+        const mine = alerts.filter((alert) => alert.sensor === sensor);
         const last = date(known.last);
-        renderChart(stats, own, last);
-        renderAlerts(own, stats.field, last);
+        renderChart(stats, mine, last);
+        renderAlerts(mine, stats.field, last);
         renderLatest(latest);
       }
     }
     say("", false);
     $("updated").textContent = `updated ${new Date().toLocaleTimeString()}`;
-  } catch (error) {
-    if (signal.aborted) return;
+  } catch (caught) {
+    if (failure === null && signal.aborted) return; // cancelled by a newer refresh
+    const error = failure || caught;
     if (!(error instanceof ApiError)) {
       say(`Cannot show the data: ${error.message}`, true);
       throw error; // to the console; the next refresh is scheduled all the same
@@ -608,6 +649,31 @@ async function refresh(signal) {
       say(`Cannot load: ${error.detail}`, true);
     }
   }
+}
+
+// Which page of the list this is, and whether there is one before or after it.
+function renderPager(count) {
+  $("previous").disabled = state.page === 0;
+  $("next").disabled = state.next === null;
+  const search = state.prefix ? ` starting with “${state.prefix}”` : "";
+  $("page-info").textContent = count || state.page ? `page ${state.page + 1}: ${count} sensor${count === 1 ? "" : "s"}${search}` : "";
+}
+
+// Another page, or another search (from its first page).
+function turn(step) {
+  if (step > 0 && state.next === null) return;
+  if (step > 0) state.cursors[state.page + 1] = state.next;
+  state.page = Math.max(0, state.page + step);
+  refreshNow();
+}
+
+function search(prefix) {
+  if (prefix === state.prefix) return;
+  state.prefix = prefix;
+  state.cursors = [null];
+  state.page = 0;
+  state.next = null;
+  refreshNow();
 }
 
 // A sensor named in the address that has no readings is said so, not drawn empty.
@@ -670,6 +736,18 @@ function start() {
     });
   }
   $("download").addEventListener("click", download);
+  $("previous").addEventListener("click", () => turn(-1));
+  $("next").addEventListener("click", () => turn(1));
+  let typing = null; // a search starts once the typing pauses, not at every key
+  $("search").addEventListener("input", () => {
+    clearTimeout(typing);
+    typing = setTimeout(() => search($("search").value), 300);
+  });
+  $("search-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    clearTimeout(typing);
+    search($("search").value);
+  });
   $("overview").addEventListener("click", () => select(null));
   const named = new URLSearchParams(location.search).get("sensor");
   if (named) select(named); // at once, before the sensor list has arrived

@@ -271,6 +271,31 @@ class _Bucket:
         }
 
 
+def prefix_range(prefix: str, after: str | None = None) -> tuple[str | None, bool, str | None]:
+    """The names that start with ``prefix`` and sort after ``after``, as a key range.
+
+    Return ``(low, inclusive, high)``: names ``>= low`` (``> low`` if not
+    inclusive) and ``< high`` (None: no bound). Both engines compare names
+    by their UTF-8 bytes, which is code point order, so the names starting
+    with ``prefix`` are those from it up to its successor: the prefix with
+    its last character one code point on (a character with no next one is
+    dropped, and the one before it moved on instead).
+    """
+    high = None
+    rest = prefix
+    while rest:
+        point = ord(rest[-1]) + 1
+        if 0xD800 <= point <= 0xDFFF:  # surrogates are not characters: on past them
+            point = 0xE000
+        if point <= 0x10FFFF:
+            high = rest[:-1] + chr(point)
+            break
+        rest = rest[:-1]
+    if after is not None and after >= prefix:
+        return after, False, high
+    return (prefix or None), True, high
+
+
 def field_value(doc: dict, path: str):
     """The value at a dotted path through objects (not arrays), as ``$field.path`` reads it."""
     value = doc
@@ -327,11 +352,15 @@ class Readings(ABC):
         """Return the non-empty buckets of ``query.field``, oldest first (``buckets``' shape)."""
 
     @abstractmethod
-    def sensors(self) -> list[dict]:
-        """Every sensor, by name: count, first and last dates (None if undated), latest reading,
+    def sensors(self, after: str | None = None, limit: int | None = None, prefix: str = "") -> list[dict]:
+        """The sensors by name: count, first and last dates (None if undated), latest reading,
         and ``reported``: when it last sent a reading, by the server's clock (None if not known).
 
-        Without counting readings: the count is kept up to date by every write.
+        Up to ``limit`` of them (all if None), those named after ``after``
+        (keyset, by the name's code points), whose name starts with
+        ``prefix``: a range of the summary's key (``prefix_range``), never a
+        scan of the readings. Without counting readings: the count is kept
+        up to date by every write.
         """
 
     @abstractmethod

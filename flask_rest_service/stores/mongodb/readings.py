@@ -28,6 +28,7 @@ from ..base import (
     StatsQuery,
     buckets,
     field_value,
+    prefix_range,
     resent,
     sum_as_mongodb,
 )
@@ -462,11 +463,22 @@ class MongoReadings(Readings):
         summed = buckets(((ms, value) for ms, value in rows if is_number(value)), query.interval_ms)
         return {"sum": summed[0]["sum"], "avg": summed[0]["avg"]} if summed else {}
 
-    def sensors(self) -> list[dict]:
-        """Every sensor, by name: the kept count, and both ends of its index."""
-        summaries = {doc["_id"]: doc for doc in self.summaries.find({"count": {"$gt": 0}})}
+    def sensors(self, after: str | None = None, limit: int | None = None, prefix: str = "") -> list[dict]:
+        """The sensors by name, a range of the summaries' _id: the kept count, and both ends of its index."""
+        low, inclusive, high = prefix_range(prefix, after)
+        names: dict = {"$type": "string"}
+        if low is not None:
+            names["$gte" if inclusive else "$gt"] = low
+        if high is not None:
+            names["$lt"] = high
+        # The _id index gives the order; batch_size=limit: no server cursor outlives the call.
+        size = limit or 0  # 0: no limit, the driver's batches
+        summaries = self.summaries.find(
+            {"_id": names, "count": {"$gt": 0}}, sort=[("_id", ASCENDING)], limit=size, batch_size=size
+        )
         found = []
-        for sensor in sorted(summaries):
+        for summary in summaries:
+            sensor = summary["_id"]
             latest = self.latest(sensor)
             if latest is None:  # deleted since the summary was read
                 continue
@@ -475,11 +487,11 @@ class MongoReadings(Readings):
             found.append(
                 {
                     "sensor": sensor,
-                    "count": summaries[sensor]["count"],
+                    "count": summary["count"],
                     "first": oldest[0]["timestamp"] if oldest else None,
                     "last": last if isinstance(last, datetime) else None,
                     "latest": latest,
-                    "reported": summaries[sensor].get("reported"),
+                    "reported": summary.get("reported"),
                 }
             )
         return found

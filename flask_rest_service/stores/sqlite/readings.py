@@ -19,6 +19,7 @@ from ..base import (
     buckets,
     field_value,
     patched,
+    prefix_range,
     resent,
 )
 from .database import Database, _date
@@ -106,6 +107,15 @@ ON CONFLICT (sensor) DO UPDATE SET
     last = coalesce(max(last, excluded.last), last, excluded.last)
 """
 COUNT_INSERTED = COUNT_ADDED.format(rows="seq > ?")
+# A page of the summary with each sensor's latest reading: its newest dated one, else
+# (none dated) its newest by id, as ``latest`` finds it.
+SENSOR_PAGE = """
+SELECT sensor, count, first, last, reported, coalesce(
+    (SELECT doc FROM readings WHERE readings.sensor = sensors.sensor AND ts IS NOT NULL
+     ORDER BY ts DESC, id DESC LIMIT 1),
+    (SELECT doc FROM readings WHERE readings.sensor = sensors.sensor AND ts IS NULL
+     ORDER BY id DESC LIMIT 1)
+) FROM sensors"""
 COUNT_REWRITTEN = COUNT_ADDED.format(rows="seq = ?")
 
 
@@ -278,24 +288,33 @@ class SqliteReadings(Readings):
             )
             return buckets(((ts, value) for ts, value in values if is_number(value)), query.interval_ms)
 
-    def sensors(self) -> list[dict]:
-        """Every sensor, by name, from the summary every write keeps, with its latest reading."""
+    def sensors(self, after: str | None = None, limit: int | None = None, prefix: str = "") -> list[dict]:
+        """The sensors by name, a range of the summary every write keeps, each with its latest reading."""
+        low, inclusive, high = prefix_range(prefix, after)
+        clauses, params = ["count > 0"], []
+        if low is not None:
+            clauses.append("sensor >= ?" if inclusive else "sensor > ?")
+            params.append(low)
+        if high is not None:
+            clauses.append("sensor < ?")
+            params.append(high)
+        # The primary key's index gives the order, and each latest reading is a seek on the
+        # sensor index, in the same statement: a page reads its own rows, whatever the total.
+        sql = f"{SENSOR_PAGE}{_sql_where(clauses)} ORDER BY sensor"
+        if limit is not None:
+            sql += " LIMIT ?"
+            params.append(limit)
         with self.db.connection() as connection:
-            rows = connection.execute(
-                "SELECT sensor, count, first, last, reported FROM sensors WHERE count > 0"
-            ).fetchall()
-        found = []
-        for sensor, count, first, last, reported in sorted(rows):
-            latest = self.latest(sensor)
-            if latest is not None:  # None: deleted since the summary was read
-                found.append(
-                    {
-                        "sensor": sensor,
-                        "count": count,
-                        "first": _date(first),
-                        "last": _date(last),
-                        "latest": latest,
-                        "reported": _date(reported),
-                    }
-                )
-        return found
+            rows = connection.execute(sql, params).fetchall()
+        return [
+            {
+                "sensor": sensor,
+                "count": count,
+                "first": _date(first),
+                "last": _date(last),
+                "latest": bson.decode(latest),
+                "reported": _date(reported),
+            }
+            for sensor, count, first, last, reported, latest in rows
+            if latest is not None  # None: deleted since the summary was written
+        ]
