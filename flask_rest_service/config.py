@@ -40,6 +40,9 @@ INTEGER_SETTINGS = {
     "AUTH_CACHE_SECONDS": (5, 0),
     "DASHBOARD_REFRESH_SECONDS": (10, 1),
     "QUIET_AFTER_MINUTES": (15, 1),
+    # Alert rules in all: each is matched on ingest, and a sensor thousands
+    # watch costs as many evaluations a reading.
+    "MAX_ALERT_RULES": (10_000, 1),
     # Proxies in front whose X-Forwarded-For/-Proto to trust: Heroku's router
     # is one (Heroku sets DYNO); elsewhere none unless told.
     "FORWARDED_HOPS": (None, 0),
@@ -119,6 +122,11 @@ DESCRIPTIONS = {
     "AUTH_CACHE_SECONDS": (None, "how long each process trusts what it learned about keys"),
     "DASHBOARD_REFRESH_SECONDS": (None, "how often the dashboard reloads its data"),
     "QUIET_AFTER_MINUTES": (None, "the dashboard marks a sensor silent this long as quiet"),
+    "MAX_ALERT_RULES": (
+        None,
+        "most alert rules kept; making one more answers `409` (a sensor watched by many rules costs an "
+        "evaluation per rule and reading: see bench/ALERTS.md)",
+    ),
     "FORWARDED_HOPS": (
         "`1` on Heroku (where `DYNO` is set), else `0`",
         "proxies in front whose `X-Forwarded-For`/`-Proto` to trust",

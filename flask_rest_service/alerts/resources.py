@@ -65,7 +65,13 @@ def create(body) -> dict:
     now = utc_now()
     secret = SECRET_PREFIX + secrets.token_urlsafe(24)
     rule = {"_id": ObjectId(), **clean, "secret": secret, "created": now, "updated": now}
-    _alerts().add_rule(rule)
+    limit = current_app.config["MAX_ALERT_RULES"]
+    if not _alerts().add_rule(rule, limit):
+        raise ApiError(
+            f"there are {limit} rules already, the most this service keeps (MAX_ALERT_RULES); "
+            "delete one first",
+            status=409,
+        )
     _engine().invalidate()
     return {**public(rule), "secret": secret}
 

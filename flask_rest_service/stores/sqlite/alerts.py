@@ -10,7 +10,7 @@ import bson
 from bson import ObjectId
 
 from ...bsonvalues import epoch_millis, from_millis
-from ..alerts import EVENTS_KEPT, Alerts, State, event_id
+from ..alerts import EVENTS_KEPT, STATES_CHUNK, Alerts, State, event_id
 
 
 def _ms(moment: datetime | None) -> int | None:
@@ -41,13 +41,17 @@ class SqliteAlerts(Alerts):
             "ON CONFLICT (name) DO UPDATE SET value = value + 1"
         )
 
-    def add_rule(self, rule: dict) -> None:
-        """Store a new rule."""
+    def add_rule(self, rule: dict, limit: int | None = None) -> bool:
+        """Store a new rule unless ``limit`` exist: counted in the write's transaction, which holds
+        the file's write lock, so no other process adds one between the count and the insert."""
         with self.db.write() as connection:
+            if limit is not None and connection.execute("SELECT count(*) FROM rules").fetchone()[0] >= limit:
+                return False
             connection.execute(
                 "INSERT INTO rules (id, doc) VALUES (?, ?)", (rule["_id"].binary, bson.encode(rule))
             )
             self._bump(connection)
+        return True
 
     def rules(self) -> list[dict]:
         """Every rule, oldest first."""
@@ -99,6 +103,21 @@ class SqliteAlerts(Alerts):
                 (rule_id.binary, sensor),
             ).fetchone()
         return _state(row) if row else State()
+
+    def states_of(self, sensor: str, rule_ids: list[ObjectId]) -> dict[ObjectId, State]:
+        """Where each of these rules stands for a sensor: a query per STATES_CHUNK rules."""
+        found = dict.fromkeys(rule_ids, State())
+        with self.db.connection() as connection:
+            for start in range(0, len(rule_ids), STATES_CHUNK):
+                chunk = [rule_id.binary for rule_id in rule_ids[start : start + STATES_CHUNK]]
+                rows = connection.execute(
+                    f"SELECT rule, {STATE_COLUMNS} FROM alert_states WHERE sensor = ? "
+                    f"AND rule IN ({', '.join('?' * len(chunk))})",
+                    (sensor, *chunk),
+                ).fetchall()
+                for row in rows:
+                    found[ObjectId(row[0])] = _state(row[1:])
+        return found
 
     def states(self) -> list[tuple[ObjectId, str, State]]:
         """Every written state."""
