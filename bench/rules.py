@@ -114,7 +114,9 @@ class Config:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--count", type=int, default=50, help="requests of a shape a round, at most")
     parser.add_argument("--budget", type=float, default=3.0, help="seconds a shape a round, at most")
