@@ -68,8 +68,7 @@ def create(body) -> dict:
     limit = current_app.config["MAX_ALERT_RULES"]
     if not _alerts().add_rule(rule, limit):
         raise ApiError(
-            f"there are {limit} rules already, the most this service keeps (MAX_ALERT_RULES); "
-            "delete one first",
+            f"the rules are at their cap ({limit}, MAX_ALERT_RULES); delete one to make another",
             status=409,
         )
     _engine().invalidate()
