@@ -167,12 +167,15 @@ class Engine:
             batch.sort(key=lambda reading: reading.get("timestamp") or datetime.min)
             floor = _Once(lambda sensor=sensor, batch=batch: self._newest_before(sensor, batch))
             states = self.store.alerts.states_of(sensor, [rule["_id"] for rule in rules])
-            for rule in rules:
+            numbers: dict[str, list] = {}  # by field, for all the rules of that field
+            for rule, before in zip(rules, states, strict=True):
+                if _unmoved(rule, before, batch, numbers):
+                    continue  # what _fold would find first, without the calls: most ingest, most rules
                 self._move(
                     rule,
                     sensor,
                     lambda state, rule=rule, batch=batch, floor=floor: _fold(rule, state, batch, floor),
-                    states[rule["_id"]],
+                    before,
                 )
 
     def on_changed(self, sensors: Iterable) -> None:
@@ -342,6 +345,18 @@ def _fold(rule: dict, state: machine.State, readings: list[dict], floor) -> mach
     if start.state == "firing" and state.state != "firing":
         return machine.Step(state, "resolved")
     return machine.Step(state)
+
+
+def _unmoved(rule: dict, state: State, readings: list[dict], numbers: dict[str, list]) -> bool:
+    """``machine.unmoved``, the readings' numbers of each field looked up once (kept in ``numbers``);
+    False for a rule it cannot read (``_move`` then logs why)."""
+    try:
+        field = rule.get("field")
+        if field is not None and field not in numbers:
+            numbers[field] = machine.numeric_values(readings, field)
+        return machine.unmoved(rule, state, readings, numbers.get(field))
+    except Exception:
+        return False
 
 
 def _before(reading: dict, floor: datetime) -> bool:

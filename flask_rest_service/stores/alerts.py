@@ -80,13 +80,13 @@ class Alerts(ABC):
     def state(self, rule_id: ObjectId, sensor: str) -> State:
         """Where a rule stands for a sensor (``State()`` if it never moved); a read, it writes nothing."""
 
-    def states_of(self, sensor: str, rule_ids: list[ObjectId]) -> dict[ObjectId, State]:
-        """Where each of these rules stands for a sensor (``State()`` if it never moved); a read.
+    def states_of(self, sensor: str, rule_ids: list[ObjectId]) -> list[State]:
+        """Where each of these rules stands for a sensor, in their order (``State()`` if never moved).
 
         The engines answer in one query (or one per ``STATES_CHUNK`` rules),
         not one per rule: a sensor thousands of rules watch is read at once.
         """
-        return {rule_id: self.state(rule_id, sensor) for rule_id in rule_ids}
+        return [self.state(rule_id, sensor) for rule_id in rule_ids]
 
     @abstractmethod
     def states(self) -> list[tuple[ObjectId, str, State]]:

@@ -112,14 +112,14 @@ class MongoAlerts(Alerts):
         """Where a rule stands for a sensor (a read: an event left in its outbox waits for the next move)."""
         return _state(self.states_collection.find_one({"_id": {"rule": rule_id, "sensor": sensor}}))
 
-    def states_of(self, sensor: str, rule_ids: list[ObjectId]) -> dict[ObjectId, State]:
+    def states_of(self, sensor: str, rule_ids: list[ObjectId]) -> list[State]:
         """Where each of these rules stands for a sensor: a query per STATES_CHUNK rules, by ``_id``."""
-        found = dict.fromkeys(rule_ids, State())
+        found = dict.fromkeys((rule_id.binary for rule_id in rule_ids), State())
         for start in range(0, len(rule_ids), STATES_CHUNK):
             keys = [{"rule": rule_id, "sensor": sensor} for rule_id in rule_ids[start : start + STATES_CHUNK]]
             for doc in self.states_collection.find({"_id": {"$in": keys}}):
-                found[doc["_id"]["rule"]] = _state(doc)
-        return found
+                found[doc["_id"]["rule"].binary] = _state(doc)
+        return [found[rule_id.binary] for rule_id in rule_ids]
 
     def states(self) -> list[tuple[ObjectId, str, State]]:
         """Every written state."""

@@ -104,20 +104,21 @@ class SqliteAlerts(Alerts):
             ).fetchone()
         return _state(row) if row else State()
 
-    def states_of(self, sensor: str, rule_ids: list[ObjectId]) -> dict[ObjectId, State]:
+    def states_of(self, sensor: str, rule_ids: list[ObjectId]) -> list[State]:
         """Where each of these rules stands for a sensor: a query per STATES_CHUNK rules."""
-        found = dict.fromkeys(rule_ids, State())
+        keys = [rule_id.binary for rule_id in rule_ids]
+        found = dict.fromkeys(keys, State())  # by the id's bytes: hashed in C, an ObjectId's in Python
         with self.db.connection() as connection:
-            for start in range(0, len(rule_ids), STATES_CHUNK):
-                chunk = [rule_id.binary for rule_id in rule_ids[start : start + STATES_CHUNK]]
+            for start in range(0, len(keys), STATES_CHUNK):
+                chunk = keys[start : start + STATES_CHUNK]
                 rows = connection.execute(
                     f"SELECT rule, {STATE_COLUMNS} FROM alert_states WHERE sensor = ? "
                     f"AND rule IN ({', '.join('?' * len(chunk))})",
                     (sensor, *chunk),
                 ).fetchall()
                 for row in rows:
-                    found[ObjectId(row[0])] = _state(row[1:])
-        return found
+                    found[row[0]] = _state(row[1:])
+        return [found[key] for key in keys]
 
     def states(self) -> list[tuple[ObjectId, str, State]]:
         """Every written state."""
