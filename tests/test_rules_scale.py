@@ -53,6 +53,14 @@ def test_rules_up_to_the_cap_are_made_and_one_more_is_a_409_storing_nothing(app_
     assert stored(client.application) == ["a", "b", "c"]
 
 
+def test_the_document_lists_the_409_of_making_a_rule(client):
+    answer = client.get("/openapi.json").json["paths"]["/rules/"]["post"]["responses"]["409"]
+    assert "MAX_ALERT_RULES" in answer["description"]
+    assert answer["content"] == {
+        "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+    }
+
+
 def test_a_deleted_rule_makes_room_for_one_more(app_factory):
     client = app_factory(MAX_ALERT_RULES=1, RATE_LIMIT=None).test_client()
     made = client.post("/rules/", json=body("a")).json
