@@ -49,6 +49,9 @@ INTEGER_SETTINGS = {
     # many targets each process sends to at once.
     "ALERTS_DELIVERY_TIMEOUT_SECONDS": (10, 1),
     "ALERTS_DELIVERY_THREADS": (4, 1),
+    # Alert rules in all: each is matched on ingest, and a sensor thousands
+    # watch costs as many evaluations a reading.
+    "MAX_ALERT_RULES": (10_000, 1),
     # Proxies in front whose X-Forwarded-For/-Proto to trust: Heroku's router
     # is one (Heroku sets DYNO); elsewhere none unless told.
     "FORWARDED_HOPS": (None, 0),
@@ -153,6 +156,11 @@ DESCRIPTIONS = {
         None,
         "targets each process sends alerts to at once (one at a time to each target): a slow "
         "receiver holds up only its own notifications while fewer than this many are slow",
+    ),
+    "MAX_ALERT_RULES": (
+        None,
+        "most alert rules kept; making one more answers `409` (a sensor watched by many rules costs an "
+        "evaluation per rule and reading: see bench/ALERTS.md)",
     ),
     "FORWARDED_HOPS": (
         "`1` on Heroku (where `DYNO` is set), else `0`",

@@ -20,6 +20,7 @@ LAYERS = {
     "alerts.rules": SERVICES,  # domain: a rule's fields and checks
     "alerts.targets": SERVICES,
     "alerts.machine": SERVICES,
+    "alerts.index": SERVICES,  # domain: which rules watch a sensor
     "alerts.engine": SERVICES,
     "alerts.notify": SERVICES,
     "auth": SERVICES,

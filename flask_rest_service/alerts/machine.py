@@ -119,22 +119,27 @@ def restated(rule: dict, before: State, readings: list[dict], now: datetime) -> 
     return Step(state)
 
 
-def unmoved(rule: dict, state: State, readings: list[dict]) -> bool:
+def unmoved(rule: dict, state: State, readings: list[dict], numbers: list | None = None) -> bool:
     """Whether none of these readings can move the state, in any order and at any time.
 
     A quiet rule that is not firing, and a threshold that is ok with no value
     past its limit, stay as they are: the engine then need not ask which of
     the readings are late (most ingest, at the cost of a look at each value).
+    ``numbers``, if given, are the readings' numeric values of the rule's
+    field, looked up once for every rule of that field.
     """
     if rule["kind"] == "quiet":
         return state.state != "firing"
     if state.state != "ok":
         return False
-    for reading in readings:
-        value = field_value(reading, rule["field"])
-        if is_number(value) and _breaches(rule, value):
-            return False
-    return True
+    if numbers is None:
+        numbers = numeric_values(readings, rule["field"])
+    return not any(_breaches(rule, value) for value in numbers)
+
+
+def numeric_values(readings: list[dict], field: str) -> list:
+    """The readings' values of a field that are numbers."""
+    return [value for value in (field_value(reading, field) for reading in readings) if is_number(value)]
 
 
 def changed(before: State, after: State) -> bool:

@@ -139,7 +139,16 @@ def paths(operation, errors, json) -> dict:
                 "rules",
                 "createRule",
                 "Make an alert rule; its webhook secret is in the answer, once. " + admin,
-                {"201": json(rule, "made", ("Location",)), **errors("BadRequest", "TooLarge", "Unsupported")},
+                {
+                    "201": json(rule, "made", ("Location",)),
+                    **errors("BadRequest", "TooLarge", "Unsupported"),
+                    "409": {
+                        "description": "there are MAX_ALERT_RULES rules already; nothing was stored",
+                        "content": {
+                            "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+                        },
+                    },
+                },
                 requestBody={
                     "required": True,
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/RuleInput"}}},

@@ -65,7 +65,12 @@ def create(body) -> dict:
     now = utc_now()
     secret = SECRET_PREFIX + secrets.token_urlsafe(24)
     rule = {"_id": ObjectId(), **clean, "secret": secret, "created": now, "updated": now}
-    _alerts().add_rule(rule)
+    limit = current_app.config["MAX_ALERT_RULES"]
+    if not _alerts().add_rule(rule, limit):
+        raise ApiError(
+            f"the rules are at their cap ({limit}, MAX_ALERT_RULES); delete one to make another",
+            status=409,
+        )
     _engine().invalidate()
     return {**public(rule), "secret": secret}
 

@@ -21,6 +21,7 @@ from datetime import datetime
 from bson import ObjectId
 
 EVENTS_KEPT = 500  # per rule: the history is bounded
+STATES_CHUNK = 500  # rules per query in states_of (SQLite's bound parameters: at least 999)
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,13 @@ class Alerts(ABC):
     # --- rules ---------------------------------------------------------------
 
     @abstractmethod
-    def add_rule(self, rule: dict) -> None:
-        """Store a new rule (with its ``_id``)."""
+    def add_rule(self, rule: dict, limit: int | None = None) -> bool:
+        """Store a new rule (with its ``_id``) unless ``limit`` rules exist already; whether it was stored.
+
+        The limit holds across processes: however many add rules at once,
+        no more than ``limit`` stay stored (near the limit, two racing for
+        its last place may both be refused). ``None``: no limit.
+        """
 
     @abstractmethod
     def rules(self) -> list[dict]:
@@ -74,6 +80,14 @@ class Alerts(ABC):
     @abstractmethod
     def state(self, rule_id: ObjectId, sensor: str) -> State:
         """Where a rule stands for a sensor (``State()`` if it never moved); a read, it writes nothing."""
+
+    def states_of(self, sensor: str, rule_ids: list[ObjectId]) -> list[State]:
+        """Where each of these rules stands for a sensor, in their order (``State()`` if never moved).
+
+        The engines answer in one query (or one per ``STATES_CHUNK`` rules),
+        not one per rule: a sensor thousands of rules watch is read at once.
+        """
+        return [self.state(rule_id, sensor) for rule_id in rule_ids]
 
     @abstractmethod
     def states(self) -> list[tuple[ObjectId, str, State]]:

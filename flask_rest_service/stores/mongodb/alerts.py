@@ -18,7 +18,7 @@ from bson import ObjectId
 from pymongo import ASCENDING, DESCENDING
 from pymongo.errors import DuplicateKeyError
 
-from ..alerts import EVENTS_KEPT, Alerts, State, event_id
+from ..alerts import EVENTS_KEPT, STATES_CHUNK, Alerts, State, event_id
 from .indexes import ensure
 from .outages import _outages
 
@@ -65,10 +65,23 @@ class MongoAlerts(Alerts):
     def _bump(self) -> None:
         self.service.update_one({"_id": "rules"}, {"$inc": {"version": 1}}, upsert=True)
 
-    def add_rule(self, rule: dict) -> None:
-        """Store a new rule."""
+    def add_rule(self, rule: dict, limit: int | None = None) -> bool:
+        """Store a new rule unless ``limit`` exist: inserted, then counted, and taken back if over.
+
+        With no transaction on a standalone server, a count before the insert
+        would let racing processes each see room for one more. Counting after
+        it, a rule stays only if the count, its own and every racer's
+        inserted so far included, is within the limit: of the rules that
+        stay, the one counted last saw all the others, so at most ``limit``
+        stay (two racing for the last place may both be refused). A process
+        dying between its insert and taking it back leaves one over.
+        """
         self.rules_collection.insert_one(dict(rule))
-        self._bump()
+        kept = limit is None or self.rules_collection.count_documents({}) <= limit
+        if not kept:
+            self.rules_collection.delete_one({"_id": rule["_id"]})
+        self._bump()  # taken back too: a cache that read the rule meanwhile reads the rules again
+        return kept
 
     def rules(self) -> list[dict]:
         """Every rule, oldest first."""
@@ -103,6 +116,15 @@ class MongoAlerts(Alerts):
     def state(self, rule_id: ObjectId, sensor: str) -> State:
         """Where a rule stands for a sensor (a read: an event left in its outbox waits for the next move)."""
         return _state(self.states_collection.find_one({"_id": {"rule": rule_id, "sensor": sensor}}))
+
+    def states_of(self, sensor: str, rule_ids: list[ObjectId]) -> list[State]:
+        """Where each of these rules stands for a sensor: a query per STATES_CHUNK rules, by ``_id``."""
+        found = dict.fromkeys((rule_id.binary for rule_id in rule_ids), State())
+        for start in range(0, len(rule_ids), STATES_CHUNK):
+            keys = [{"rule": rule_id, "sensor": sensor} for rule_id in rule_ids[start : start + STATES_CHUNK]]
+            for doc in self.states_collection.find({"_id": {"$in": keys}}):
+                found[doc["_id"]["rule"].binary] = _state(doc)
+        return [found[rule_id.binary] for rule_id in rule_ids]
 
     def states(self) -> list[tuple[ObjectId, str, State]]:
         """Every written state."""

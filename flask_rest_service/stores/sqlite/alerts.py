@@ -11,7 +11,7 @@ import bson
 from bson import ObjectId
 
 from ...bsonvalues import epoch_millis, from_millis
-from ..alerts import EVENTS_KEPT, Alerts, State, event_id
+from ..alerts import EVENTS_KEPT, STATES_CHUNK, Alerts, State, event_id
 
 
 def _ms(moment: datetime | None) -> int | None:
@@ -42,13 +42,17 @@ class SqliteAlerts(Alerts):
             "ON CONFLICT (name) DO UPDATE SET value = value + 1"
         )
 
-    def add_rule(self, rule: dict) -> None:
-        """Store a new rule."""
+    def add_rule(self, rule: dict, limit: int | None = None) -> bool:
+        """Store a new rule unless ``limit`` exist: counted in the write's transaction, which holds
+        the file's write lock, so no other process adds one between the count and the insert."""
         with self.db.write() as connection:
+            if limit is not None and connection.execute("SELECT count(*) FROM rules").fetchone()[0] >= limit:
+                return False
             connection.execute(
                 "INSERT INTO rules (id, doc) VALUES (?, ?)", (rule["_id"].binary, bson.encode(rule))
             )
             self._bump(connection)
+        return True
 
     def rules(self) -> list[dict]:
         """Every rule, oldest first."""
@@ -100,6 +104,22 @@ class SqliteAlerts(Alerts):
                 (rule_id.binary, sensor),
             ).fetchone()
         return _state(row) if row else State()
+
+    def states_of(self, sensor: str, rule_ids: list[ObjectId]) -> list[State]:
+        """Where each of these rules stands for a sensor: a query per STATES_CHUNK rules."""
+        keys = [rule_id.binary for rule_id in rule_ids]
+        found = dict.fromkeys(keys, State())  # by the id's bytes: hashed in C, an ObjectId's in Python
+        with self.db.connection() as connection:
+            for start in range(0, len(keys), STATES_CHUNK):
+                chunk = keys[start : start + STATES_CHUNK]
+                rows = connection.execute(
+                    f"SELECT rule, {STATE_COLUMNS} FROM alert_states WHERE sensor = ? "
+                    f"AND rule IN ({', '.join('?' * len(chunk))})",
+                    (sensor, *chunk),
+                ).fetchall()
+                for row in rows:
+                    found[row[0]] = _state(row[1:])
+        return [found[key] for key in keys]
 
     def states(self) -> list[tuple[ObjectId, str, State]]:
         """Every written state."""
