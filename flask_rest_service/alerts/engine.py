@@ -35,8 +35,8 @@ from ..stores import Position, StoreUnavailable
 from ..stores.alerts import State
 from ..stores.base import Filters, field_value
 from . import machine, notify, targets
-from .pool import TargetPool
 from .index import RuleIndex
+from .pool import TargetPool
 from .rules import describe, watches
 
 log = logging.getLogger(__name__)
