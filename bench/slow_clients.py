@@ -17,6 +17,10 @@ a request every 100 ms (a new connection each) and records its latency:
     locked      another process holds SQLite's write lock 1 s in every 2; 3 more normal clients
     lazyclose   25 clients that send "Connection: close", read the answer, and close 3 s later
     trickle100  100 trickling sockets: beyond the issue's target, where each model breaks
+    quiet       issue 19: no hostile sockets; the normal client asks GET / and POSTs one reading
+    idle300     the same beside 300 idle sockets
+    trickle64   the same beside 64 trickling heads
+    slowbody64  the same beside 64 slow bodies (issue 19's table: ratios to quiet's medians)
 
 A hostile socket the server closes is opened again 0.2 s later (a stalled reader
 cannot see the close and does not), so the pressure lasts the whole 30 s.
