@@ -464,9 +464,12 @@ def normal_client(port: int, until: float, record: Record, reading_id: str, kind
         elif step == 1:
             timed(record, "get", port, "GET", f"/readings/{reading_id}", (200,))
         elif step == 2:
-            answer = timed(record, "post", port, "POST", "/readings/", (201,), ONE_READING, JSON)
-            if answer and "Location" in answer[1]:
-                reading_id = answer[1]["Location"].rsplit("/", 1)[1]
+            answer = timed(record, "post", port, "POST", "/readings/", (201,), UNDATED_READING, JSON)
+            location = (
+                {name.lower(): value for name, value in answer[1].items()}.get("location") if answer else None
+            )
+            if location:  # the asgi worker sends header names in lower case
+                reading_id = location.rsplit("/", 1)[1]
         else:
             timed(record, "sensors", port, "GET", "/sensors/", (200,))
         turn += 1
