@@ -12,21 +12,21 @@ bind = f"{host}:{os.environ.get('PORT', '5000')}"
 # reading one worker acknowledged is there for the others at once.
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 
-# Threads, as Heroku's own Python template runs gunicorn: a worker's threads
-# answer while others wait on a slow client. Under the sync worker one idle
-# socket held a worker until gunicorn killed it (issue 12). A socket that
-# trickles its request still holds a thread as long as it keeps sending (an
-# idle one is closed after about 7 s), so 32 a worker keep 25 such sockets
-# from stalling even one worker (tests/test_slow_clients.py; with 8, they
-# stall it); more threads only queue on SQLite's one writer and the
-# interpreter lock. gevent met the target too, but patches the whole process
-# and SQLite blocks its event loop on every call: bench/SLOW_CLIENTS.md.
-worker_class = "gthread"
-threads = 32
+# gunicorn's own asyncio worker holds every connection on an event loop, so an
+# idle, trickling or slow-body client costs a socket, not a thread; the Flask
+# app runs on APP_THREADS threads a worker (a2wsgi), once a request's head and
+# whole body have arrived (flask_rest_service/serving.py). Under gthread
+# (2 x 32 before) a new connection took a thread at once for up to 5 s: 300 idle
+# sockets stalled a GET / 29 s, 64 trickling ones 37 s. gevent met the target
+# too but patches the whole process, SQLite blocks its loop, and it sends
+# "100 Continue" before the app can refuse a body: bench/SLOW_CLIENTS.md.
+worker_class = "asgi"
+APP_THREADS = 32  # a2wsgi's pool: requests answered at once (more only queue on SQLite's one writer)
 
-# A thread's request is not timed: `timeout` is how long the worker's main
-# loop may go silent before gunicorn restarts it (a process stuck, not a slow
-# answer), so an export longer than it streams to the end. The service's own
+# A request is not timed: `timeout` is how long the worker's event loop may go
+# silent before gunicorn restarts it (a process stuck, not a slow answer), so
+# an export longer than it streams to the end. The asgi worker also drops a
+# request whose body stops for `timeout` between two bytes. The service's own
 # limits bound the rest (MONGO_REQUEST_TIMEOUT_MS, SQLITE_BUSY_TIMEOUT_MS).
 # Heroku gives a dyno 30 s between SIGTERM and SIGKILL: shut down before.
 timeout = 25
@@ -58,6 +58,11 @@ def post_worker_init(worker):
     A check that refuses (REQUIRE_API_KEYS with no key) raises: gunicorn then
     stops with "Worker failed to boot" rather than starting workers forever.
     """
-    from flask_rest_service import serve
+    from gunicorn.workers.gasgi import ASGIWorker
 
-    serve(worker.wsgi)
+    from flask_rest_service import serve, serving
+
+    if isinstance(worker, ASGIWorker):  # what it loaded is the Flask app, a WSGI app
+        worker.asgi = serving.asgi(serve(worker.asgi), APP_THREADS)
+    else:  # a WSGI worker asked for on the command line (-k gthread: bench/slow_clients.py)
+        serve(worker.wsgi)

@@ -17,6 +17,10 @@ a request every 100 ms (a new connection each) and records its latency:
     locked      another process holds SQLite's write lock 1 s in every 2; 3 more normal clients
     lazyclose   25 clients that send "Connection: close", read the answer, and close 3 s later
     trickle100  100 trickling sockets: beyond the issue's target, where each model breaks
+    quiet       issue 19: no hostile sockets; the normal client asks GET / and POSTs one reading
+    idle300     the same beside 300 idle sockets
+    trickle64   the same beside 64 trickling heads
+    slowbody64  the same beside 64 slow bodies (issue 19's table: ratios to quiet's medians)
 
 A hostile socket the server closes is opened again 0.2 s later (a stalled reader
 cannot see the close and does not), so the pressure lasts the whole 30 s.
@@ -132,6 +136,8 @@ CANDIDATES = [
     Candidate("gthread-8", ("-k", "gthread", "--threads", "8")),
     Candidate("gthread-32", ("-k", "gthread", "--threads", "32")),
     Candidate("gevent-1000", ("-k", "gevent", "--worker-connections", "1000")),
+    # gunicorn.conf.py's own model since issue 19: the asgi worker, the app on a2wsgi's threads.
+    Candidate("asgi", ("-k", "asgi")),
 ]
 
 
@@ -144,6 +150,8 @@ class Scenario:
     stats: bool = False
     export: bool = False
     locker: bool = False  # another process holds SQLite's write lock 1 s in every 2
+    # What the normal client asks: "mix" (issue 12) or "root" (GET / and a POST, issue 19).
+    normal: str = "mix"
 
 
 SCENARIOS = [
@@ -157,6 +165,11 @@ SCENARIOS = [
     Scenario("lazyclose", {"lazyclose": 25}),
     Scenario("export", export=True),
     Scenario("trickle100", {"trickle": 100}),
+    # Issue 19's targets: GET / and a single POST, against their unloaded median (quiet).
+    Scenario("quiet", normal="root"),
+    Scenario("idle300", {"idle": 300}, normal="root"),
+    Scenario("trickle64", {"trickle": 64}, normal="root"),
+    Scenario("slowbody64", {"slowbody": 64}, normal="root"),
 ]
 
 
@@ -430,22 +443,33 @@ ONE_READING = json.dumps(
     {"sensor": "bench-normal", "type": "temperature", "value": 21.5, "timestamp": "2027-01-01T00:00:00Z"}
 ).encode()
 JSON = {"Content-Type": "application/json"}
+UNDATED_READING = json.dumps(
+    {"sensor": "bench-root", "type": "temperature", "value": 21.5}
+).encode()  # stamped now
 
 
-def normal_client(port: int, until: float, record: Record, reading_id: str) -> None:
-    """A request every 100 ms, in turn: a page, one reading, a new reading, the sensors."""
+def normal_client(port: int, until: float, record: Record, reading_id: str, kind: str = "mix") -> None:
+    """A request every 100 ms, in turn: a page, one reading, a new reading, the sensors
+    (``kind`` "root": the health check, then a new reading)."""
     turn = 0
     while time.monotonic() < until:
         started = time.monotonic()
         step = turn % 4
-        if step == 0:
+        if kind == "root" and step % 2 == 0:
+            timed(record, "root", port, "GET", "/", (200,))
+        elif kind == "root":
+            timed(record, "post", port, "POST", "/readings/", (201,), UNDATED_READING, JSON)
+        elif step == 0:
             timed(record, "list", port, "GET", "/readings/?limit=100", (200,))
         elif step == 1:
             timed(record, "get", port, "GET", f"/readings/{reading_id}", (200,))
         elif step == 2:
-            answer = timed(record, "post", port, "POST", "/readings/", (201,), ONE_READING, JSON)
-            if answer and "Location" in answer[1]:
-                reading_id = answer[1]["Location"].rsplit("/", 1)[1]
+            answer = timed(record, "post", port, "POST", "/readings/", (201,), UNDATED_READING, JSON)
+            location = (
+                {name.lower(): value for name, value in answer[1].items()}.get("location") if answer else None
+            )
+            if location:  # the asgi worker sends header names in lower case
+                reading_id = location.rsplit("/", 1)[1]
         else:
             timed(record, "sensors", port, "GET", "/sensors/", (200,))
         turn += 1
@@ -591,7 +615,7 @@ def run_scenario(server: Server, scenario: Scenario, data: Data, reading_id: str
     time.sleep(1)  # the hostile sockets are in place before the first measured request
     normal, load, writes, stats = Record(), Record(), Record(), Record()
     export = {}
-    spawn(normal_client, port, until, normal, reading_id)
+    spawn(normal_client, port, until, normal, reading_id, scenario.normal)
     for _ in range(scenario.load_clients):
         spawn(normal_client, port, until, load, reading_id)
     if scenario.writers:
@@ -769,6 +793,34 @@ def scenario_table(results: list[dict], name: str) -> str:
     return "\n".join(rows)
 
 
+def target_table(results: list[dict]) -> str:
+    """Issue 19: each hostile scenario's GET / and POST, p50 as a ratio of quiet's p50, and max."""
+    rows = [
+        "### issue 19 targets: GET / and POST under load (p50 ms, ratio to quiet's p50; max ms)",
+        "",
+        "| candidate | scenario | GET / p50 (×quiet) | GET / max | POST p50 (×quiet) | POST max | errors |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for run in results:
+        by_name = {r["scenario"]: r for r in run["scenarios"]}
+        quiet = by_name.get("quiet", {}).get("normal", {}).get("by_request", {})
+        for name, found in by_name.items():
+            kinds = found["normal"].get("by_request", {})
+            if "root" not in kinds:
+                continue
+            cells = []
+            for kind in ("root", "post"):
+                got, base = kinds.get(kind, {}), quiet.get(kind, {})
+                ratio = (
+                    f" ({got['p50_ms'] / base['p50_ms']:.1f}×)" if got.get("n") and base.get("p50_ms") else ""
+                )
+                cells += [f"{got.get('p50_ms', '-')}{ratio}", f"{got.get('max_ms', '-')}"]
+            rows.append(
+                f"| {run['candidate']} | {name} | {' | '.join(cells)} | {found['normal'].get('errors', '-')} |"
+            )
+    return "\n".join(rows)
+
+
 def _outcomes(summary: dict) -> str:
     bad = {k: v for k, v in summary.get("outcomes", {}).items() if k != "ok"}
     return f"({', '.join(f'{k} {v}' for k, v in bad.items())})" if bad else ""
@@ -794,6 +846,8 @@ def throughput_table(results: list[dict]) -> str:
 
 def report(results: list[dict], scenarios: list[Scenario]) -> str:
     parts = [scenario_table(results, scenario.name) for scenario in scenarios]
+    if any(scenario.normal == "root" for scenario in scenarios):
+        parts.insert(0, target_table(results))
     parts.append("### throughput (wrk -t1 -c8 -d8s, no hostile sockets)\n\n" + throughput_table(results))
     return "\n\n".join(parts)
 

@@ -73,9 +73,9 @@ def gunicorn_settings(**environ) -> dict[str, str]:
 
 
 @pytest.mark.e2e
-def test_gunicorn_runs_two_workers_of_threads_on_any_store_unless_told():
+def test_gunicorn_runs_two_asgi_workers_on_any_store_unless_told():
     settings = gunicorn_settings(PORT="8123")
-    assert (settings["workers"], settings["worker_class"], settings["threads"]) == ("2", "gthread", "32")
+    assert (settings["workers"], settings["worker_class"]) == ("2", "asgi")
     assert gunicorn_settings(WEB_CONCURRENCY="4")["workers"] == "4"
 
 

@@ -44,6 +44,7 @@ LAYERS = {
     "logs": WEB,
     "openapi": WEB,
     "resources": WEB,
+    "serving": WEB,  # the app as ASGI, for gunicorn's asgi worker
     "": WEB,
 }
 NAMES = ["values", "stores", "services", "web"]

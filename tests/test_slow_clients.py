@@ -1,4 +1,4 @@
-"""Idle, trickling and slow clients do not stall the web process (issue 12).
+"""Idle, trickling and slow clients do not stall the web process (issues 12 and 19).
 
 The Procfile's web process (gunicorn with gunicorn.conf.py, through honcho),
 with gunicorn's worker timeout cut from 25 s to TIMEOUT so that holding the
@@ -6,11 +6,15 @@ sockets longer than it stays short. While a crowd of CROWD hostile sockets is
 held open for HOLD seconds, a normal client asks every 100 ms and must be
 answered within ANSWER seconds each time; afterwards the same workers are
 there, none killed. Everything talks to 127.0.0.1 and every socket has a
-timeout. How long answers take under each worker model is measured in
-bench/slow_clients.py and bench/SLOW_CLIENTS.md, not here.
+timeout. Issue 19's crowds (300 idle sockets, 64 trickling) are held while
+one GET / and one POST must simply complete (a 5 s client timeout; under
+gthread they waited 9 to 37 s). How long answers take under each worker model
+is measured in bench/slow_clients.py and bench/SLOW_CLIENTS.md, not here.
 """
 
+import json
 import socket
+import threading
 import time
 import urllib.request
 
@@ -22,6 +26,7 @@ TIMEOUT = 3  # gunicorn's worker timeout in these tests, seconds
 HOLD = TIMEOUT + 3  # how long the crowd is held
 CROWD = 25
 ANSWER = 2  # seconds a normal request may take, at most
+ROUNDS = 6  # a GET / and a POST each, beside the large crowds
 
 
 @pytest.fixture(scope="module")
@@ -123,6 +128,86 @@ def test_an_export_longer_than_the_worker_timeout_arrives_whole(web):
     assert body.endswith(b"\r\n0\r\n\r\n")
     assert len(_unchunk(body).decode().splitlines()) == 1 + 100_000
     assert web.workers() == workers
+
+
+class Crowd:
+    """Hostile sockets held open, each stepped every half second by a thread of the test."""
+
+    def __init__(self, port: int, kind, size: int):
+        self.members = [kind(port) for _ in range(size)]
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._step, daemon=True)
+        self.thread.start()
+
+    def _step(self):
+        while not self.stop.wait(0.5):
+            for _, step in self.members:
+                try:
+                    step()
+                except OSError:  # the server closed it: no longer a burden to it either
+                    pass
+
+    def close(self):
+        self.stop.set()
+        self.thread.join()
+        for sock, _ in self.members:
+            sock.close()
+
+
+def answered_within(url: str, body=None, seconds: float = 5):
+    """(status, parsed body) of one request on a new connection; raises if it takes longer than ``seconds``."""
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data, {"Content-Type": "application/json"} if data else {})
+    with urllib.request.urlopen(request, timeout=seconds) as response:
+        return response.status, json.loads(response.read())
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("hostile", "size"), [(idle, 300), (trickle, 64), (slow_body, 64)])
+def test_normal_gets_and_posts_complete_beside_a_large_crowd(web, hostile, size):
+    # Several, each on a new connection: the crowd may have fallen on one worker, not both.
+    crowd = Crowd(web.port, hostile, size)
+    sensor = f"beside-{hostile.__name__}"
+    created = []
+    try:
+        time.sleep(1)  # every socket accepted and stepped once
+        for n in range(ROUNDS):
+            status, health = answered_within(web.base + "/")
+            assert (status, health["status"]) == (200, "OK")
+            status, reading = answered_within(web.base + "/readings/", {"sensor": sensor, "value": n})
+            assert status == 201
+            assert (reading["sensor"], reading["value"]) == (sensor, n)
+            created.append(reading)
+    finally:
+        crowd.close()
+    status, stored = call(f"{web.base}/readings/?sensor={sensor}")
+    assert sorted(stored, key=lambda reading: reading["value"]) == created
+
+
+def test_a_body_over_the_limit_is_refused_before_100_continue(web):
+    # The client waits for "100 Continue" before sending 99 MB; it must get the 413 instead.
+    sock = connect(web.port)
+    sock.settimeout(5)
+    sock.sendall(
+        b"POST /readings/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 99000000\r\nExpect: 100-continue\r\n\r\n"
+    )
+    received = b""
+    while b"\r\n\r\n" not in received or len(received.partition(b"\r\n\r\n")[2]) < 130:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        received += chunk
+    sock.close()
+    head, _, body = received.partition(b"\r\n\r\n")
+    assert head.split(b"\r\n")[0] == b"HTTP/1.1 413 Payload Too Large"
+    assert b"content-type: application/problem+json" in head.lower()
+    assert json.loads(body) == {
+        "type": "about:blank",
+        "title": "Request Entity Too Large",
+        "status": 413,
+        "detail": "the body is 99000000 bytes; the limit is 4194304",
+    }
 
 
 def _unchunk(body: bytes) -> bytes:
