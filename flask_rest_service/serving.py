@@ -44,12 +44,15 @@ class WholeBodies:
                     size += len(message.get("body", b""))
                     more = message.get("more_body", False)
         except TimeoutError:
-            return await _too_slow(send, self.seconds)
+            detail = f"the request's body did not arrive within {self.seconds:g} s"
+            return await _problem(send, 408, detail)
+        if size > self.limit:  # chunked, so not refused before: the limit is passed now
+            return await _problem(send, 413, f"the body is larger than {self.limit} bytes")
 
         async def replay():
             return read.pop(0) if read else await receive()
 
-        await self.app(scope, replay, send)
+        await self.app(_with_length(scope, size), replay, send)
 
 
 def _has_body(scope, limit: int) -> bool:
@@ -61,16 +64,27 @@ def _has_body(scope, limit: int) -> bool:
     return b"chunked" in headers.get(b"transfer-encoding", b"").lower()
 
 
-async def _too_slow(send, seconds: float) -> None:
-    """408 in the service's problem+json shape; gunicorn then closes the connection (its body is unread)."""
+def _with_length(scope, size: int):
+    """The request as the app sees it: a body read whole has a length (a chunked one had none).
+
+    a2wsgi does not end ``wsgi.input`` for a body without one (no
+    ``wsgi.input_terminated``), so the app could not tell where it ends.
+    """
+    headers = [(name, value) for name, value in scope["headers"] if name != b"transfer-encoding"]
+    if not any(name == b"content-length" for name, _ in headers):
+        headers.append((b"content-length", str(size).encode()))
+    return {**scope, "headers": headers}
+
+
+async def _problem(send, status: int, detail: str) -> None:
+    """An answer in the problem+json shape; gunicorn then closes the connection (its body is unread)."""
     body = orjson.dumps(
-        {
-            "type": "about:blank",
-            "title": HTTP_STATUS_CODES[408],
-            "status": 408,
-            "detail": f"the request's body did not arrive within {seconds:g} s",
-        }
+        {"type": "about:blank", "title": HTTP_STATUS_CODES[status], "status": status, "detail": detail}
     )
-    headers = [(b"content-type", b"application/problem+json"), (b"connection", b"close")]
-    await send({"type": "http.response.start", "status": 408, "headers": headers})
+    headers = [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})

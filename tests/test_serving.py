@@ -17,6 +17,7 @@ class Recorder:
 
     async def __call__(self, scope, receive, send):
         self.events.append("called")
+        self.scope = scope
         while True:
             message = await receive()
             self.received.append(message)
@@ -72,6 +73,23 @@ def test_a_chunked_body_is_read_first_too():
         inner.events,
     )
     assert inner.events == ["chunk b'ab'", "chunk b'cd'", "called"]
+    # Read whole, it has a length: a2wsgi gives the app no other way to know where a body ends.
+    assert inner.scope["headers"] == [(b"content-length", b"4")]
+
+
+def test_a_chunked_body_past_the_limit_is_answered_413_and_the_app_never_called():
+    inner = Recorder()
+    sent = run(
+        serving.WholeBodies(inner, limit=5), [(b"transfer-encoding", b"chunked")], [b"abc", b"def", b"g"]
+    )
+    assert inner.events == []
+    assert sent[0]["status"] == 413
+    assert json.loads(sent[1]["body"]) == {
+        "type": "about:blank",
+        "title": "Request Entity Too Large",
+        "status": 413,
+        "detail": "the body is larger than 5 bytes",
+    }
 
 
 def test_a_body_announced_over_the_limit_is_left_to_the_app_unread():
@@ -93,7 +111,11 @@ def test_a_body_that_stops_arriving_is_answered_408():
     assert sent[0] == {
         "type": "http.response.start",
         "status": 408,
-        "headers": [(b"content-type", b"application/problem+json"), (b"connection", b"close")],
+        "headers": [
+            (b"content-type", b"application/problem+json"),
+            (b"content-length", str(len(sent[1]["body"])).encode()),
+            (b"connection", b"close"),
+        ],
     }
     assert json.loads(sent[1]["body"]) == {
         "type": "about:blank",

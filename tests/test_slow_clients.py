@@ -12,6 +12,7 @@ gthread they waited 9 to 37 s). How long answers take under each worker model
 is measured in bench/slow_clients.py and bench/SLOW_CLIENTS.md, not here.
 """
 
+import gzip
 import json
 import socket
 import threading
@@ -208,6 +209,46 @@ def test_a_body_over_the_limit_is_refused_before_100_continue(web):
         "status": 413,
         "detail": "the body is 99000000 bytes; the limit is 4194304",
     }
+
+
+def chunked_post(port: int, body: bytes, *headers: bytes) -> tuple[bytes, dict]:
+    """POST /readings/ with ``body`` sent chunked (in two chunks); the status line and the JSON answer."""
+    sock = connect(port)
+    sock.settimeout(10)
+    half = len(body) // 2
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (body[:half], body[half:]) if part)
+    sock.sendall(
+        b"POST /readings/ HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        + b"".join(header + b"\r\n" for header in headers)
+        + b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        + chunks
+        + b"0\r\n\r\n"
+    )
+    received = b""
+    while chunk := sock.recv(65536):
+        received += chunk
+    sock.close()
+    head, _, body = received.partition(b"\r\n\r\n")
+    if b"transfer-encoding: chunked" in head.lower():
+        body = _unchunk(body)
+    return head.split(b"\r\n")[0], json.loads(body)
+
+
+def test_a_chunked_body_is_read_and_stored(web):
+    # A device's HTTP library may send a body chunked (no Content-Length), plain or gzip.
+    status, created = chunked_post(web.port, json.dumps({"sensor": "chunked", "value": 1.5}).encode())
+    assert (status, created["sensor"], created["value"]) == (b"HTTP/1.1 201 Created", "chunked", 1.5)
+    packed = gzip.compress(json.dumps({"sensor": "chunked", "value": 2.5}).encode())
+    status, created = chunked_post(web.port, packed, b"Content-Encoding: gzip")
+    assert (status, created["value"]) == (b"HTTP/1.1 201 Created", 2.5)
+    _, page = call(f"{web.base}/readings/?sensor=chunked")
+    assert [reading["value"] for reading in page] == [2.5, 1.5]
+
+
+def test_a_chunked_body_past_the_limit_is_413(web):
+    status, problem = chunked_post(web.port, b" " * (4 * 1024 * 1024 + 10))
+    assert status == b"HTTP/1.1 413 Payload Too Large"
+    assert problem["detail"] == "the body is larger than 4194304 bytes"
 
 
 def _unchunk(body: bytes) -> bytes:
