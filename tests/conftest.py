@@ -245,7 +245,7 @@ def next_link(response) -> str | None:
     """The path of the page after this one (its Link rel=next), None on the last page."""
     if "Link" not in response.headers:
         return None
-    match = re.fullmatch(r'<http://localhost(/readings/\?[^>]*)>; rel="next"', response.headers["Link"])
+    match = re.fullmatch(r'<http://localhost(/[a-z/]+\?[^>]*)>; rel="next"', response.headers["Link"])
     return match.group(1)
 
 

@@ -471,27 +471,34 @@ class MongoReadings(Readings):
             names["$gte" if inclusive else "$gt"] = low
         if high is not None:
             names["$lt"] = high
-        # The _id index gives the order; batch_size=limit: no server cursor outlives the call.
-        size = limit or 0  # 0: no limit, the driver's batches
-        summaries = self.summaries.find(
-            {"_id": names, "count": {"$gt": 0}}, sort=[("_id", ASCENDING)], limit=size, batch_size=size
-        )
-        found = []
-        for summary in summaries:
-            sensor = summary["_id"]
-            latest = self.latest(sensor)
-            if latest is None:  # deleted since the summary was read
-                continue
-            oldest = self._dated(Filters(sensor), None, 1, descending=False)
-            last = latest.get("timestamp")
-            found.append(
-                {
-                    "sensor": sensor,
-                    "count": summary["count"],
-                    "first": oldest[0]["timestamp"] if oldest else None,
-                    "last": last if isinstance(last, datetime) else None,
-                    "latest": latest,
-                    "reported": summary.get("reported"),
-                }
-            )
+        # The _id index gives the order; a summary whose readings are gone
+        # (deleted since, or a count that drifted) is passed over and the
+        # next one read, so a page is short only at the end. The cursor is
+        # closed where the page ends: no server cursor outlives the call.
+        found: list[dict] = []
+        query = {"_id": names, "count": {"$gt": 0}}
+        with self.summaries.find(query, sort=[("_id", ASCENDING)], batch_size=limit or 0) as summaries:
+            for summary in summaries:
+                if limit and len(found) == limit:
+                    break
+                self._summarised(summary, found)
         return found
+
+    def _summarised(self, summary: dict, found: list[dict]) -> None:
+        """Add ``summary``'s sensor to ``found`` with its first, last and latest reading, if any is left."""
+        sensor = summary["_id"]
+        latest = self.latest(sensor)
+        if latest is None:  # deleted since the summary was read
+            return
+        oldest = self._dated(Filters(sensor), None, 1, descending=False)
+        last = latest.get("timestamp")
+        found.append(
+            {
+                "sensor": sensor,
+                "count": summary["count"],
+                "first": oldest[0]["timestamp"] if oldest else None,
+                "last": last if isinstance(last, datetime) else None,
+                "latest": latest,
+                "reported": summary.get("reported"),
+            }
+        )
