@@ -52,6 +52,21 @@ if os.environ.get("DYNO"):
 forwarder_headers = ""
 
 
+def on_starting(server):
+    """Refuse to start, in one line, on a setting the service refuses (a typo, MONGO_URL with w=0).
+
+    Checked once in the master, before any worker: otherwise each worker
+    fails to boot with a traceback whose last line is the reason.
+    """
+    from flask_rest_service.config import ConfigError, from_env
+
+    try:
+        from_env()
+    except ConfigError as error:
+        server.log.error("Refusing to start: %s", error)
+        raise SystemExit(1) from None
+
+
 def post_worker_init(worker):
     """Make each worker a web process: the start-up checks and the periodic jobs.
 

@@ -8,10 +8,13 @@ Flask's ``run`` is left out: the server is gunicorn (``make run``), which also
 starts the periodic jobs and the alert deliveries that ``flask run`` would not.
 """
 
+import sys
+
 import click
 from flask.cli import FlaskGroup, routes_command, shell_command
 
 from . import __version__, create_app
+from .config import ConfigError
 
 readings = FlaskGroup(
     name="readings",
@@ -27,8 +30,11 @@ click.version_option(__version__, prog_name="readings", message="%(prog)s %(vers
 
 
 def main() -> None:
-    """Run the ``readings`` command line."""
-    readings.main()
+    """Run the ``readings`` command line; a setting it refuses is said in one line (exit 1)."""
+    try:
+        readings.main()
+    except ConfigError as error:
+        sys.exit(f"Error: {error}")
 
 
 if __name__ == "__main__":

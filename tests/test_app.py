@@ -60,6 +60,34 @@ def test_unacknowledged_writes_refuse_to_start_in_one_line_naming_the_setting():
     assert "pw" not in result.stderr
 
 
+W0 = (
+    "MONGO_URL asks for w=0: MongoDB would confirm no write, so an acknowledged reading could be lost; "
+    "remove w=0 (the default is w=majority on a replica set)"
+)
+
+
+@pytest.mark.e2e
+def test_the_server_refuses_a_setting_in_one_line_before_any_worker():
+    command = f"{BIN / 'gunicorn'} flask_rest_service:app"
+    result = run_python(
+        f"import os, sys; sys.exit(os.waitstatus_to_exitcode(os.system({command!r})))",
+        check=False, timeout=60, MONGO_URL="mongodb://u:pw@db/x?w=0", PORT="0",
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert f"[ERROR] Refusing to start: {W0}" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "Booting worker" not in result.stderr
+
+
+@pytest.mark.e2e
+def test_the_readings_command_refuses_a_setting_in_one_line():
+    result = run_python(
+        "from flask_rest_service.__main__ import main; import sys; sys.argv = ['readings', 'keys', 'list']; main()",
+        check=False, MONGO_URL="mongodb://u:pw@db/x?w=0",
+    )  # fmt: skip
+    assert (result.returncode, result.stderr) == (1, f"Error: {W0}\n")
+
+
 def test_procfile_runs_gunicorn_on_the_package():
     assert (ROOT / "Procfile").read_text().splitlines()[0] == "web: gunicorn flask_rest_service:app"
 
