@@ -46,8 +46,8 @@ class ValidationError(ApiError):
         super().__init__(f"{least}{count} {noun} in {what}{listed}", errors)
 
 
-def problem(status: int, detail: str, errors=None, headers=None, extra=None):
-    """Build a problem+json response; ``extra`` adds members (RFC 9457 extensions)."""
+def problem_body(status: int, detail: str, errors=None, extra=None) -> bytes:
+    """The problem+json body, encoded; ``extra`` adds members (RFC 9457 extensions)."""
     body = {
         **(extra or {}),
         "type": "about:blank",
@@ -57,7 +57,14 @@ def problem(status: int, detail: str, errors=None, headers=None, extra=None):
     }
     if errors is not None:
         body["errors"] = errors
-    response = current_app.response_class(orjson.dumps(body), status, mimetype=PROBLEM_JSON)
+    return orjson.dumps(body)
+
+
+def problem(status: int, detail: str, errors=None, headers=None, extra=None):
+    """Build a problem+json response; ``extra`` adds members (RFC 9457 extensions)."""
+    response = current_app.response_class(
+        problem_body(status, detail, errors, extra), status, mimetype=PROBLEM_JSON
+    )
     response.headers.extend(headers or {})
     return response
 

@@ -12,9 +12,9 @@ the app, which answers 413 without reading it (and so without a
 
 import asyncio
 
-import orjson
 from a2wsgi import WSGIMiddleware
-from werkzeug.http import HTTP_STATUS_CODES
+
+from .errors import PROBLEM_JSON, problem_body
 
 BODY_SECONDS = 30  # a request's body must arrive whole within this, or it is answered 408
 
@@ -78,11 +78,9 @@ def _with_length(scope, size: int):
 
 async def _problem(send, status: int, detail: str) -> None:
     """An answer in the problem+json shape; gunicorn then closes the connection (its body is unread)."""
-    body = orjson.dumps(
-        {"type": "about:blank", "title": HTTP_STATUS_CODES[status], "status": status, "detail": detail}
-    )
+    body = problem_body(status, detail)
     headers = [
-        (b"content-type", b"application/problem+json"),
+        (b"content-type", PROBLEM_JSON.encode()),
         (b"content-length", str(len(body)).encode()),
         (b"connection", b"close"),
     ]
