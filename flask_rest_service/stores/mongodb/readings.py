@@ -481,24 +481,23 @@ class MongoReadings(Readings):
             for summary in summaries:
                 if limit and len(found) == limit:
                     break
-                self._summarised(summary, found)
+                if (sensor := self._summarised(summary)) is not None:
+                    found.append(sensor)
         return found
 
-    def _summarised(self, summary: dict, found: list[dict]) -> None:
-        """Add ``summary``'s sensor to ``found`` with its first, last and latest reading, if any is left."""
+    def _summarised(self, summary: dict) -> dict | None:
+        """``summary``'s sensor with its first, last and latest reading; None if none is left."""
         sensor = summary["_id"]
         latest = self.latest(sensor)
         if latest is None:  # deleted since the summary was read
-            return
+            return None
         oldest = self._dated(Filters(sensor), None, 1, descending=False)
         last = latest.get("timestamp")
-        found.append(
-            {
-                "sensor": sensor,
-                "count": summary["count"],
-                "first": oldest[0]["timestamp"] if oldest else None,
-                "last": last if isinstance(last, datetime) else None,
-                "latest": latest,
-                "reported": summary.get("reported"),
-            }
-        )
+        return {
+            "sensor": sensor,
+            "count": summary["count"],
+            "first": oldest[0]["timestamp"] if oldest else None,
+            "last": last if isinstance(last, datetime) else None,
+            "latest": latest,
+            "reported": summary.get("reported"),
+        }
