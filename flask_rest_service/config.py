@@ -225,15 +225,8 @@ class ConfigError(ValueError):
 
 
 def mongo_uri(environ: Mapping[str, str]) -> str | None:
-    """Return the MongoDB connection string from the environment, if any."""
-    for name in MONGO_URI_VARIABLES:
-        if environ.get(name):
-            return environ[name]
-    return None
-
-
-def _checked_uri(environ: Mapping[str, str]) -> str | None:
-    """The MongoDB connection string, refused at start if the service will not use it (``w=0``, a typo)."""
+    """The MongoDB connection string from the environment, if any; refused (``ConfigError``) if the
+    service will not use it (``w=0``, a typo)."""
     name = next((name for name in MONGO_URI_VARIABLES if environ.get(name)), None)
     if name is None:
         return None
@@ -295,7 +288,7 @@ def _rate_limit(raw: str) -> str | None:
 
 def from_env(environ: Mapping[str, str] = os.environ) -> dict:
     """Build the application's settings from environment variables."""
-    uri = _checked_uri(environ)
+    uri = mongo_uri(environ)
     if environ.get("DYNO") and not uri:
         # A dyno's disk is wiped on every restart: a SQLite file there loses everything.
         raise ConfigError(
