@@ -66,17 +66,22 @@ class Web:
         )  # fmt: skip
         self.base = f"http://127.0.0.1:{self.port}"
         self.output = None
-        self.wait_until_up()
+        self.wait_until_up(int(env.get("WEB_CONCURRENCY", "2")))
 
-    def wait_until_up(self, seconds: float = 20) -> None:
+    def wait_until_up(self, workers: int, seconds: float = 20) -> None:
+        """Until it answers and all its workers are running: one answering says nothing of the others
+        (a test that counts or kills them would meet one still booting)."""
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             try:
                 call(self.base + "/")
-                return
             except OSError:
                 time.sleep(0.1)
-        raise AssertionError(f"the web process did not answer within {seconds} s")
+                continue
+            if len(self.workers()) == workers:
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"the web process did not answer with {workers} workers within {seconds} s")
 
     def descendants(self) -> dict[int, int]:
         """Every process under honcho, with its parent (honcho gives each a session of its own)."""
