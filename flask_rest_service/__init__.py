@@ -129,11 +129,14 @@ def serve(app: Flask) -> Flask:
     Here, not in ``create_app``, the store is first reached: the key check
     within the time to find the database (``MONGO_TIMEOUT_MS``), the set-up in
     the background (``maintenance``), so that a database that is away or a
-    long index build never keeps the process from serving.
+    long index build never keeps the process from serving. The key check
+    comes first: on a new SQLite file it makes the schema, which the set-up's
+    thread would otherwise be making at the same moment (the check then met
+    SQLITE_BUSY and could not say whether the service is open).
     """
-    maintenance.start(app)
     with app.extensions["store"].deadline(app.config["MONGO_TIMEOUT_MS"] / 1000):
         auth.announce(app)
+    maintenance.start(app)
     store = app.extensions["store"]
     app.logger.setLevel(logging.INFO)
     app.logger.info("store: %s, %s", store.kind, store.location)
