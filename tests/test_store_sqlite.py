@@ -376,3 +376,18 @@ def test_a_writer_that_waits_too_long_leaves_the_line_and_the_next_gets_in():
     assert not queue._waiting
     queue.release()
     assert queue.acquire(timeout=0.05)  # free again
+
+
+def test_a_connection_given_back_after_the_close_is_closed(tmp_path):
+    # A thread still using one (a delivery recording its outcome) when the store is closed, or
+    # opening one after: kept, it would stay open with nobody left to close it.
+    store = SqliteStore(str(tmp_path / "r.sqlite3"))
+    with store.db.connection() as lent:
+        store.close()
+        assert lent.execute("SELECT 1").fetchone() == (1,)  # still the thread's to use
+    with pytest.raises(sqlite3.ProgrammingError, match="closed database"):
+        lent.execute("SELECT 1")
+    with store.db.connection() as opened_after:  # a late thread's
+        assert opened_after.execute("SELECT 1").fetchone() == (1,)
+    with pytest.raises(sqlite3.ProgrammingError, match="closed database"):
+        opened_after.execute("SELECT 1")

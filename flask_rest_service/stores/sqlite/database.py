@@ -90,6 +90,7 @@ class Database:
         # of an older generation are closed as they come back.
         self._file: tuple[int, int] | None = None
         self._generation = 0
+        self._closed = False
 
     def _connect(self) -> sqlite3.Connection:
         Path(self.path).parent.mkdir(parents=True, exist_ok=True)
@@ -128,7 +129,7 @@ class Database:
             connection.close()
             raise
         with self._lock:
-            current = generation == self._generation and self._pid == os.getpid()
+            current = not self._closed and generation == self._generation and self._pid == os.getpid()
             if current and len(self._idle) < POOL_SIZE:
                 self._idle.append((connection, generation))
                 return
@@ -240,9 +241,14 @@ class Database:
         self._ready = True
 
     def close(self) -> None:
-        """Close the idle connections of this process."""
+        """Close the idle connections of this process; from now on each one is closed as it comes back.
+
+        (A thread still at work when the store is closed, a delivery
+        recording its send, gives its connection back later, or opens one:
+        kept, it would be open with no one left to close it.)
+        """
         with self._lock:
-            idle, self._idle = self._idle, []
+            idle, self._idle, self._closed = self._idle, [], True
         for connection, _ in idle:
             connection.close()
 
