@@ -12,30 +12,15 @@ from bson import ObjectId
 from flask import current_app, g, request
 from flask_restful import Resource
 
-from . import bodies, export, openapi, overview, queries, validation
+from . import bodies, export, ingest, openapi, overview, queries, validation
 from .alerts import resources as alerts
 from .bsonvalues import EPOCH, epoch_millis, utc_now
 from .errors import RETRY_AFTER_SECONDS, ApiError
+from .ingest import CONFLICT_PROBLEM, limits, store
 from .stores import Position, StoreUnavailable
-from .stores.base import STATISTICS, Conflict, Readings
+from .stores.base import STATISTICS, Conflict
 
 RETRY = {"Retry-After": str(RETRY_AFTER_SECONDS)}
-
-
-def store() -> Readings:
-    """Return this app's readings, whichever engine holds them."""
-    return current_app.extensions["store"].readings
-
-
-def limits() -> validation.Limits:
-    """Return the request limits configured for this app."""
-    config = current_app.config
-    return validation.Limits(
-        config["MAX_BATCH_SIZE"],
-        config["MAX_READING_DEPTH"],
-        config["MAX_READING_BYTES"],
-        config["MAX_FUTURE_SECONDS"],
-    )
 
 
 class Root(Resource):
@@ -89,10 +74,9 @@ class ReadingList(Resource):
             return _store_partial(payload if isinstance(payload, list) else [payload]), 207
         readings = validation.clean_readings(payload, utc_now(), limits())
         try:
-            stored = store().insert(readings)
+            stored = ingest.insert(readings)
         except Conflict as conflict:
             raise _conflict(readings, conflict, isinstance(payload, list)) from None
-        _alert([doc for doc, created in stored if created])
         g.readings = len(stored)  # for the request's log line
         if isinstance(payload, list):
             return [doc for doc, _ in stored], 201
@@ -227,20 +211,6 @@ class Reading(Resource):
         return response
 
 
-def _alert(new: list[dict]) -> None:
-    """Let the alert rules see new readings; they are stored, so a failure here is only logged.
-
-    The answer says whether the readings were stored, and they were: a 5xx
-    now would have the device send them again.
-    """
-    try:
-        current_app.extensions["alerts"].on_readings(new)
-    except StoreUnavailable as error:
-        current_app.logger.warning("alert rules not evaluated on %d readings (%s)", len(new), error.reason())
-    except Exception:
-        current_app.logger.exception("alert rules not evaluated on %d readings", len(new))
-
-
 def _restate(change) -> None:
     """Let the alert rules undo what edited or deleted readings had moved; a failure is only logged."""
     try:
@@ -253,13 +223,6 @@ def _restate(change) -> None:
 
 def _sensors(*docs: dict | None) -> list:
     return [doc.get("sensor") for doc in docs if doc]
-
-
-CONFLICT_PROBLEM = {
-    "field": "_id",
-    "detail": "a reading with this _id is stored already, with other content: "
-    "a resend must be the same reading (its timestamp aside)",
-}
 
 
 def _conflict(readings: list[dict], conflict: Conflict, batch: bool) -> ApiError:
@@ -280,27 +243,17 @@ def _found(doc: dict | None, oid: ObjectId) -> dict:
 def _store_partial(payload: list) -> list[dict]:
     """Store the valid items of a batch; return one result per item, by index."""
     checked = validation.check_batch(payload, utc_now(), limits())
-    valid = [reading for reading, problems in checked if not problems]
-    try:
-        inserted = store().insert(valid) if valid else []
-    except Conflict as conflict:  # those are rejected; the others are stored
-        for reading, problems in checked:
-            if not problems and reading.get("_id") in conflict.ids:
-                problems.add(CONFLICT_PROBLEM)
-        valid = [reading for reading, problems in checked if not problems]
-        inserted = store().insert(valid) if valid else []
-    _alert([doc for doc, created in inserted if created])
-    stored = iter(inserted)
-    g.readings = len(valid)
+    outcomes = ingest.store_each(checked)
+    g.readings = sum(outcome is not None for outcome in outcomes)
     results = []
-    for index, (_, problems) in enumerate(checked):
-        if problems:
+    for index, ((_, problems), outcome) in enumerate(zip(checked, outcomes, strict=True)):
+        if outcome is None:
             result = {"index": index, "status": "rejected", "errors": problems.listed}
             if problems.count > len(problems.listed):
                 result["problems"] = problems.count  # each counted, the first listed
             results.append(result)
         else:
-            doc, created = next(stored)
+            doc, created = outcome
             results.append(
                 {"index": index, "status": "stored" if created else "already_stored", "_id": doc["_id"]}
             )

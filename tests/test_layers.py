@@ -28,6 +28,7 @@ LAYERS = {
     "config": SERVICES,
     "errors": SERVICES,
     "export": SERVICES,
+    "ingest": SERVICES,  # storing readings, whichever way they came
     "jobs": SERVICES,
     "maintenance": SERVICES,
     "migrate": SERVICES,
