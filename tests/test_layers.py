@@ -28,7 +28,7 @@ LAYERS = {
     "config": SERVICES,
     "errors": SERVICES,
     "export": SERVICES,
-    "ingest": SERVICES,  # storing readings, whichever way they came
+    "ingest": SERVICES,  # the one path every reading takes, and each protocol's way in
     "jobs": SERVICES,
     "maintenance": SERVICES,
     "migrate": SERVICES,

@@ -1,4 +1,4 @@
-"""Storing readings however they arrive: the JSON API, and any other protocol front-end.
+"""The one path every reading takes, however it arrived; each protocol's way in is a module here.
 
 Every way in checks readings with ``validation``, stores them with the
 store's ``insert`` (resends stored once) and lets the alert rules see the new
@@ -7,9 +7,9 @@ ones. A front-end runs inside an app context (a request, or one it pushes).
 
 from flask import current_app
 
-from . import validation
-from .stores import StoreUnavailable
-from .stores.base import Conflict, Readings
+from .. import validation
+from ..stores import StoreUnavailable
+from ..stores.base import Conflict, Readings
 
 CONFLICT_PROBLEM = {
     "field": "_id",
